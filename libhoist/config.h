@@ -1,0 +1,120 @@
+/*
+ * config.h - hoist.yml, parsed with libyaml and validated into a model.
+ *
+ * Every node of the model remembers where it came from (file, line, column)
+ * so that later stages (provider checks, plan) can point back at hoist.yml.
+ */
+#ifndef HOIST_CONFIG_H
+#define HOIST_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <jansson.h>
+
+typedef struct hoist_loc {
+    const char *file; /* borrowed from the model */
+    int line;         /* 1-based; 0 = unknown */
+    int col;          /* 1-based */
+} hoist_loc;
+
+typedef enum { HOIST_DB_POSTGRESQL, HOIST_DB_MYSQL, HOIST_DB_REDIS, HOIST_DB_MONGODB } hoist_db_engine;
+typedef enum { HOIST_DB_MANAGED, HOIST_DB_CONTAINER } hoist_db_mode;
+
+typedef struct hoist_env_cfg {
+    char *name;
+    char *provider;  /* driver name, e.g. "aws" */
+    char *region;    /* may be NULL */
+    int protected_;  /* `protected: true`: destroy needs --force */
+    json_t *settings; /* everything under the environment (provider settings, endpoint,
+                         region, cluster...) as JSON, ${VAR} expanded; owned */
+    json_t *cluster;  /* the `cluster:` mapping as JSON or NULL; borrowed from settings */
+    hoist_loc loc;
+    hoist_loc provider_loc;
+} hoist_env_cfg;
+
+typedef struct hoist_db_cfg {
+    char *name;
+    hoist_db_engine engine;
+    char *version;   /* may be NULL: the provider's default */
+    hoist_db_mode mode;
+    char *size;      /* small|medium|large or a provider slug; may be NULL */
+    int storage_gb;  /* 0 = default */
+    json_t *spec;    /* the whole mapping as JSON with defaults applied; owned */
+    hoist_loc loc;
+} hoist_db_cfg;
+
+typedef struct hoist_app_cfg {
+    char *name;
+    char *path;      /* source directory, resolved against hoist.yml's directory; or NULL */
+    char *image;     /* prebuilt image reference; or NULL (exactly one of path/image) */
+    int port;        /* 1..65535; 0 = none (a worker) */
+    int min_instances, max_instances;
+    char *healthcheck; /* path such as /health, or NULL */
+    int public_;
+    json_t *env;       /* object of string -> string, ${VAR} expanded; owned */
+    char **databases;  /* NULL-terminated names of databases this app uses */
+    char **domains;    /* NULL-terminated, may be empty */
+    json_t *build;     /* the `build:` mapping or NULL; borrowed from spec */
+    json_t *spec;      /* the whole mapping as JSON with defaults applied; owned */
+    hoist_loc loc;
+} hoist_app_cfg;
+
+typedef struct hoist_config {
+    char *file;        /* path as given */
+    char *dir;         /* directory of the file, for relative paths */
+    char *project;
+    hoist_env_cfg *envs;
+    size_t n_envs;
+    hoist_db_cfg *dbs;
+    size_t n_dbs;
+    hoist_app_cfg *apps;
+    size_t n_apps;
+    json_t *state;     /* `state:` mapping or NULL (backend settings); owned */
+} hoist_config;
+
+/* One diagnostic: "file:line:col: message". */
+typedef struct hoist_diag {
+    hoist_loc loc;
+    char *message;
+} hoist_diag;
+
+typedef struct hoist_diags {
+    hoist_diag *v;
+    size_t n, cap;
+} hoist_diags;
+
+/*
+ * Callback that tells the validator whether a provider is installed
+ * (the CLI passes one backed by the loader; tests pass their own).  Returns 1
+ * if @name can be loaded.  May be NULL: provider names are then not checked.
+ */
+typedef int (*hoist_provider_exists_fn)(const char *name, void *arg);
+
+/*
+ * hoist_config_load - parse and validate @path.
+ * Every problem in the file is appended to @diags (all of them, not just the
+ * first).  Returns a new model (free with hoist_config_free) when there were
+ * no errors, NULL otherwise.  ${VAR} references are expanded from the process
+ * environment; expanded values are registered as secrets.
+ */
+hoist_config *hoist_config_load(const char *path, hoist_provider_exists_fn exists, void *arg,
+                                hoist_diags *diags);
+
+/* Same, from a buffer; @name is used in diagnostics. */
+hoist_config *hoist_config_parse(const char *name, const char *buf, size_t len,
+                                 hoist_provider_exists_fn exists, void *arg, hoist_diags *diags);
+
+void hoist_config_free(hoist_config *cfg);
+
+const hoist_env_cfg *hoist_config_env(const hoist_config *cfg, const char *name);
+const hoist_db_cfg *hoist_config_db(const hoist_config *cfg, const char *name);
+
+const char *hoist_db_engine_name(hoist_db_engine e);
+
+/* Diagnostics: add (printf-style), print "file:line:col: error: msg" lines, free. */
+void hoist_diags_add(hoist_diags *d, hoist_loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void hoist_diags_print(const hoist_diags *d, FILE *fp);
+void hoist_diags_free(hoist_diags *d);
+
+#endif

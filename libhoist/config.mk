@@ -1,0 +1,1 @@
+libhoist_la_SOURCES += libhoist/config.c libhoist/config.h

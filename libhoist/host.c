@@ -1,0 +1,131 @@
+/* host.c - the services lent to drivers (see plugins-api/hoist/host.h). */
+#include "host.h"
+#include "loader.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void hoist_ctx_init(hoist_ctx *ctx, struct hoist_driver *drv, const char *what)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->drv = drv;
+    const char *name = drv && drv->name ? drv->name : "hoist";
+    ctx->prefix = what ? hoist_xasprintf("%s: %s", name, what) : hoist_xstrdup(name);
+}
+
+void hoist_ctx_cleanup(hoist_ctx *ctx)
+{
+    free(ctx->prefix);
+    free(ctx->err);
+    ctx->prefix = ctx->err = NULL;
+}
+
+const char *hoist_ctx_error(const hoist_ctx *ctx)
+{
+    return ctx->err;
+}
+
+static hoist_status ctx_vfail(hoist_ctx *ctx, hoist_status st, const char *fmt, va_list ap)
+{
+    if (!ctx->err) {
+        ctx->err = hoist_xvasprintf(fmt, ap);
+        ctx->err_status = st;
+    }
+    return st;
+}
+
+hoist_status hoist_ctx_fail(hoist_ctx *ctx, hoist_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ctx_vfail(ctx, st, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static void host_log(hoist_ctx *ctx, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hoist_vlog(level, ctx ? ctx->prefix : NULL, fmt, ap);
+    va_end(ap);
+}
+
+static hoist_status host_fail(hoist_ctx *ctx, hoist_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ctx_vfail(ctx, st, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static void host_secret(hoist_ctx *ctx, const char *value)
+{
+    (void)ctx;
+    hoist_secret_add(value);
+}
+
+static int host_cancelled(hoist_ctx *ctx)
+{
+    if (ctx->cancel && *ctx->cancel)
+        return 1;
+    return ctx->deadline_ms && hoist_now_ms() > ctx->deadline_ms;
+}
+
+static const char *host_state_dir(hoist_ctx *ctx)
+{
+    if (!ctx->drv || !ctx->drv->state_dir)
+        return NULL;
+    if (hoist_mkdirs(ctx->drv->state_dir, 0700) != 0) {
+        hoist_log(HOIST_LOG_WARN_, ctx->prefix, "cannot create %s: %s", ctx->drv->state_dir,
+                  strerror(errno));
+        return NULL;
+    }
+    return ctx->drv->state_dir;
+}
+
+static hoist_status host_random_secret(hoist_ctx *ctx, char *buf, size_t len)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    if (len < 2)
+        return host_fail(ctx, HOIST_E_INTERNAL, "random_secret: buffer too small");
+    unsigned char raw[256];
+    size_t n = len - 1;
+    for (size_t i = 0; i < n; i++) {
+        /* Rejection sampling keeps the 62 symbols uniform. */
+        unsigned char c;
+        do {
+            if (RAND_bytes(raw, 1) != 1)
+                return host_fail(ctx, HOIST_E_INTERNAL, "random_secret: no entropy");
+            c = raw[0];
+        } while (c >= 248);
+        buf[i] = alphabet[c % 62];
+    }
+    buf[n] = '\0';
+    hoist_secret_add(buf);
+    return HOIST_OK;
+}
+
+static const hoist_host host_table = {
+    .struct_size = sizeof(hoist_host),
+    .abi_major = HOIST_ABI_MAJOR,
+    .abi_minor = HOIST_ABI_MINOR,
+    .log = host_log,
+    .fail = host_fail,
+    .secret = host_secret,
+    .cancelled = host_cancelled,
+    .state_dir = host_state_dir,
+    .random_secret = host_random_secret,
+};
+
+const hoist_host *hoist_host_table(void)
+{
+    return &host_table;
+}

@@ -1,0 +1,1 @@
+# pipeline.mk: filled by its area

@@ -1,0 +1,183 @@
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static void oom(void)
+{
+    fputs("hoist: out of memory\n", stderr);
+    abort();
+}
+
+void *hoist_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+void *hoist_xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+void *hoist_xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+char *hoist_xstrdup(const char *s)
+{
+    return s ? hoist_xstrndup(s, strlen(s)) : NULL;
+}
+
+char *hoist_xstrndup(const char *s, size_t n)
+{
+    char *p = hoist_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *hoist_xvasprintf(const char *fmt, va_list ap)
+{
+    hoist_buf b = {0};
+    hoist_buf_vprintf(&b, fmt, ap);
+    return hoist_buf_steal(&b);
+}
+
+char *hoist_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = hoist_xvasprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static void buf_reserve(hoist_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->s = hoist_xrealloc(b->s, cap);
+    b->cap = cap;
+}
+
+void hoist_buf_add(hoist_buf *b, const void *p, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->s + b->len, p, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void hoist_buf_puts(hoist_buf *b, const char *s)
+{
+    hoist_buf_add(b, s, strlen(s));
+}
+
+void hoist_buf_vprintf(hoist_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return;
+    buf_reserve(b, (size_t)n);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void hoist_buf_printf(hoist_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hoist_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+char *hoist_buf_steal(hoist_buf *b)
+{
+    char *s = b->s ? b->s : hoist_xstrdup("");
+    b->s = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+void hoist_buf_free(hoist_buf *b)
+{
+    free(b->s);
+    b->s = NULL;
+    b->len = b->cap = 0;
+}
+
+size_t hoist_levenshtein(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t *row = hoist_xmalloc((lb + 1) * sizeof *row);
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t v = prev + cost;
+            if (row[j] + 1 < v)
+                v = row[j] + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            prev = cur;
+        }
+    }
+    size_t d = row[lb];
+    free(row);
+    return d;
+}
+
+long long hoist_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int hoist_mkdirs(const char *path, unsigned mode)
+{
+    char *p = hoist_xstrdup(path);
+    int rc = 0;
+    for (char *s = p + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, mode) != 0 && errno != EEXIST) {
+                rc = -1;
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    int saved = errno;
+    free(p);
+    errno = saved;
+    return rc;
+}

@@ -1,0 +1,43 @@
+/*
+ * util.h - small helpers shared by the core: growable strings, checked
+ * allocation, path joins.  Allocation failure aborts: a deployment engine
+ * that runs out of memory cannot recover meaningfully, and every caller
+ * checking NULL would hide the real error paths.
+ */
+#ifndef HOIST_UTIL_H
+#define HOIST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void *hoist_xmalloc(size_t n);
+void *hoist_xcalloc(size_t n, size_t m);
+void *hoist_xrealloc(void *p, size_t n);
+char *hoist_xstrdup(const char *s);        /* NULL -> NULL */
+char *hoist_xstrndup(const char *s, size_t n);
+char *hoist_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *hoist_xvasprintf(const char *fmt, va_list ap);
+
+/* A growable, always NUL-terminated byte string. */
+typedef struct hoist_buf {
+    char *s;
+    size_t len, cap;
+} hoist_buf;
+
+void hoist_buf_add(hoist_buf *b, const void *p, size_t n);
+void hoist_buf_puts(hoist_buf *b, const char *s);
+void hoist_buf_printf(hoist_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hoist_buf_vprintf(hoist_buf *b, const char *fmt, va_list ap);
+char *hoist_buf_steal(hoist_buf *b);  /* returns the string ("" if empty); b is reset */
+void hoist_buf_free(hoist_buf *b);
+
+/* Edit distance, for "did you mean" suggestions. */
+size_t hoist_levenshtein(const char *a, const char *b);
+
+/* Monotonic milliseconds, and wall-clock Unix seconds. */
+long long hoist_now_ms(void);
+
+/* mkdir -p with @mode for the created components; 0 or -1 (errno). */
+int hoist_mkdirs(const char *path, unsigned mode);
+
+#endif

@@ -1,0 +1,1 @@
+# config.mk: filled by its area

@@ -1,0 +1,1 @@
+# loader.mk: filled by its area

@@ -1,0 +1,1 @@
+# local.mk: filled by its area

@@ -1,0 +1,1 @@
+# sim.mk: filled by its area

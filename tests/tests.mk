@@ -1,0 +1,21 @@
+# Every test speaks TAP, so each Check test case is counted on its own line
+# (Check writes TAP to stdout with CK_TAP_LOG_FILE_NAME=-; scripts print TAP).
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+TEST_EXTENSIONS = .sh
+SH_LOG_DRIVER = $(LOG_DRIVER)
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	CK_TAP_LOG_FILE_NAME=- CK_VERBOSITY=silent \
+	HOIST_BUILDDIR='$(abs_top_builddir)' HOIST_SRCDIR='$(abs_top_srcdir)' \
+	HOIST_PROVIDER_PATH='$(abs_top_builddir)/providers/null:$(abs_top_builddir)/providers/local' \
+	HOIST_SPECS_DIR="$${HOIST_SPECS_DIR:-$(abs_top_srcdir)/../shared/specs}" \
+	HOIST='$(abs_top_builddir)/tools/hoist/hoist' \
+	; export CK_TAP_LOG_FILE_NAME CK_VERBOSITY HOIST_BUILDDIR HOIST_SRCDIR HOIST_PROVIDER_PATH \
+	HOIST_SPECS_DIR HOIST;
+
+# Shared by the Check suites: link libhoist and Check.
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+TEST_LIBS = libhoist.la $(CHECK_LIBS) $(JANSSON_LIBS)
+
+noinst_HEADERS += tests/testutil.h
+EXTRA_DIST += tests/lib.sh

@@ -1,0 +1,47 @@
+/*
+ * cli.h - shared by the hoist command's source files: parsed options and
+ * the command table.  Each command lives in its own file (cmd_*.c).
+ */
+#ifndef HOIST_CLI_H
+#define HOIST_CLI_H
+
+#include "config.h"
+#include "loader.h"
+
+/* Exit codes, documented in --help and hoist(1). */
+enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
+
+typedef struct cli_opts {
+    const char *file;         /* -f, default hoist.yml */
+    const char *env;          /* -e */
+    const char *provider_dir; /* --provider-dir */
+    const char *output;       /* --output text|json */
+    int verbose;              /* -v (repeatable) */
+    int trace;                /* --trace or HOIST_TRACE=1 */
+    int yes;                  /* --yes */
+    int force;                /* --force */
+    int follow;               /* --follow */
+    int push;                 /* --push */
+    int parallelism;          /* --parallelism, default 8 */
+    double lock_timeout;      /* --lock-timeout seconds */
+    const char *format;       /* --format (graph) */
+    char **args;              /* remaining positional arguments */
+    int nargs;
+} cli_opts;
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(cli_opts *o);
+    const char *synopsis; /* one line for --help */
+    const char *help;     /* the body of `hoist help NAME` */
+} cli_command;
+
+/* Load hoist.yml (-f), printing every diagnostic; NULL on error. */
+hoist_config *cli_load_config(cli_opts *o, hoist_loader *l);
+/* The environment named by -e, with a clear message when missing/unknown. */
+const hoist_env_cfg *cli_env(cli_opts *o, const hoist_config *cfg);
+
+int cmd_providers(cli_opts *o);
+int cmd_validate(cli_opts *o);
+
+#endif

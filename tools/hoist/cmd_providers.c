@@ -1,0 +1,175 @@
+/* cmd_providers.c - `hoist providers` and `hoist validate`. */
+#include "cli.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int exists_cb(const char *name, void *arg)
+{
+    return hoist_loader_exists(arg, name);
+}
+
+hoist_config *cli_load_config(cli_opts *o, hoist_loader *l)
+{
+    hoist_diags d = {0};
+    hoist_config *cfg = hoist_config_load(o->file, l ? exists_cb : NULL, l, &d);
+    hoist_diags_print(&d, stderr);
+    if (!cfg && d.n)
+        fprintf(stderr, "hoist: %s: %zu error%s; nothing was changed\n", o->file, d.n,
+                d.n == 1 ? "" : "s");
+    hoist_diags_free(&d);
+    return cfg;
+}
+
+const hoist_env_cfg *cli_env(cli_opts *o, const hoist_config *cfg)
+{
+    if (!o->env) {
+        fprintf(stderr, "hoist: which environment? pass -e ENV; %s defines:", o->file);
+        for (size_t i = 0; i < cfg->n_envs; i++)
+            fprintf(stderr, " %s", cfg->envs[i].name);
+        fputc('\n', stderr);
+        return NULL;
+    }
+    const hoist_env_cfg *e = hoist_config_env(cfg, o->env);
+    if (!e) {
+        fprintf(stderr, "hoist: %s has no environment '%s'; it defines:", o->file, o->env);
+        for (size_t i = 0; i < cfg->n_envs; i++)
+            fprintf(stderr, " %s", cfg->envs[i].name);
+        fputc('\n', stderr);
+    }
+    return e;
+}
+
+int cmd_validate(cli_opts *o)
+{
+    hoist_loader *l = hoist_loader_new(o->provider_dir);
+    hoist_config *cfg = cli_load_config(o, l);
+    hoist_loader_free(l);
+    if (!cfg)
+        return EXIT_USAGE;
+    printf("%s: valid: project '%s', %zu environment%s, %zu database%s, %zu application%s\n",
+           o->file, cfg->project, cfg->n_envs, cfg->n_envs == 1 ? "" : "s", cfg->n_dbs,
+           cfg->n_dbs == 1 ? "" : "s", cfg->n_apps, cfg->n_apps == 1 ? "" : "s");
+    hoist_config_free(cfg);
+    return EXIT_DONE;
+}
+
+static void print_ops(const hoist_provider_ops *ops)
+{
+    struct { const char *kind; const void *table; } kinds[] = {
+        {"network", ops->network}, {"cluster", ops->cluster}, {"registry", ops->registry},
+        {"database", ops->database}, {"app", ops->app},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        printf("  %-9s %s\n", kinds[i].kind, kinds[i].table ? "offered" : "not offered");
+}
+
+static int providers_info(cli_opts *o, hoist_loader *l, const char *name)
+{
+    hoist_driver *d;
+    char *err;
+    if (hoist_loader_open(l, name, &d, &err) != HOIST_OK) {
+        fprintf(stderr, "hoist: %s\n", err);
+        free(err);
+        return EXIT_FAILED;
+    }
+    char *tmp = hoist_xstrdup("/tmp/hoist-providers-info-XXXXXX");
+    int have_tmp = mkdtemp(tmp) != NULL;
+    hoist_status st = hoist_driver_init(d, NULL, have_tmp ? tmp : NULL, &err);
+    printf("name:        %s\nversion:     %s\nABI:         %u.%u\nlicense:     %s\n"
+           "description: %s\nfile:        %s\n",
+           d->desc->name, d->desc->version, d->desc->abi_major, d->desc->abi_minor,
+           d->desc->license, d->desc->description ? d->desc->description : "", d->path);
+    int rc = EXIT_DONE;
+    char *caps = hoist_caps_string(d->desc->caps);
+    printf("caps:        %s\n", *caps ? caps : "(none)");
+    free(caps);
+    if (st == HOIST_OK) {
+        printf("operations:\n");
+        print_ops(d->ops);
+    } else {
+        /* Without settings some drivers cannot start (no credentials): say so, not fail. */
+        printf("operations:  unknown until configured (%s)\n", err);
+        free(err);
+    }
+    hoist_driver_free(d);
+    if (have_tmp) {
+        char *cmd = hoist_xasprintf("rm -rf '%s'", tmp);
+        if (system(cmd) != 0)
+            rc = EXIT_FAILED;
+        free(cmd);
+    }
+    free(tmp);
+    (void)o;
+    return rc;
+}
+
+int cmd_providers(cli_opts *o)
+{
+    hoist_loader *l = hoist_loader_new(o->provider_dir);
+    int rc = EXIT_DONE;
+    if (o->nargs >= 1 && strcmp(o->args[0], "info") == 0) {
+        if (o->nargs != 2) {
+            fprintf(stderr, "usage: hoist providers info NAME\n");
+            rc = EXIT_USAGE;
+        } else {
+            rc = providers_info(o, l, o->args[1]);
+        }
+        hoist_loader_free(l);
+        return rc;
+    }
+    if (o->nargs) {
+        fprintf(stderr, "hoist providers: unexpected '%s'; see 'hoist help providers'\n", o->args[0]);
+        hoist_loader_free(l);
+        return EXIT_USAGE;
+    }
+    char **names = hoist_loader_list(l);
+    int json = strcmp(o->output, "json") == 0;
+    json_t *arr = json_array();
+    if (!json)
+        printf("%-14s %-9s %-5s %s\n", "NAME", "VERSION", "ABI", "FILE");
+    for (char **n = names; *n; n++) {
+        hoist_driver *d;
+        char *err;
+        if (hoist_loader_open(l, *n, &d, &err) != HOIST_OK) {
+            if (json)
+                json_array_append_new(arr, json_pack("{s:s,s:s}", "name", *n, "error", err));
+            else
+                printf("%-14s %-9s %-5s refused: %s\n", *n, "-", "-", err);
+            free(err);
+            rc = EXIT_FAILED;
+            continue;
+        }
+        char abi[32];
+        snprintf(abi, sizeof abi, "%u.%u", d->desc->abi_major, d->desc->abi_minor);
+        char *caps = hoist_caps_string(d->desc->caps);
+        if (json)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "name", *n,
+                                                 "version", d->desc->version, "abi", abi,
+                                                 "license", d->desc->license, "caps", caps,
+                                                 "path", d->path));
+        else
+            printf("%-14s %-9s %-5s %s\n%14s caps: %s\n", *n, d->desc->version, abi, d->path, "",
+                   *caps ? caps : "(none)");
+        free(caps);
+        hoist_driver_free(d);
+    }
+    if (!names[0] && !json) {
+        printf("(no drivers found; searched:");
+        for (const char *const *dir = hoist_loader_dirs(l); *dir; dir++)
+            printf(" %s", *dir);
+        printf(")\n");
+    }
+    if (json) {
+        char *s = json_dumps(arr, JSON_INDENT(2));
+        puts(s);
+        free(s);
+    }
+    json_decref(arr);
+    hoist_strv_free(names);
+    hoist_loader_free(l);
+    return rc;
+}

@@ -1,0 +1,3 @@
+bin_PROGRAMS += tools/hoist/hoist
+tools_hoist_hoist_SOURCES = tools/hoist/main.c tools/hoist/cli.h tools/hoist/cmd_providers.c
+tools_hoist_hoist_LDADD = libhoist.la $(JANSSON_LIBS)

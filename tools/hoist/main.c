@@ -1,0 +1,196 @@
+/* main.c - the hoist command line: option parsing and dispatch. */
+#include "autoconfig.h"
+#include "cli.h"
+#include "util.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+static const cli_command commands[] = {
+    {"validate", cmd_validate, "check hoist.yml and report every problem with file:line:column",
+     "usage: hoist validate [-f FILE]\n\n"
+     "Parses FILE (default ./hoist.yml), checks every field, and reports all\n"
+     "problems at once as FILE:LINE:COLUMN: message.  Also checks that each\n"
+     "environment's provider is installed.  Exit 0 if valid, 2 otherwise.\n"},
+    {"providers", cmd_providers, "list the provider drivers hoist can load",
+     "usage: hoist providers [--provider-dir DIR]\n"
+     "       hoist providers info NAME\n\n"
+     "Lists every driver found in the search path with its version, ABI,\n"
+     "capabilities and file.  A driver that cannot be loaded is listed with the\n"
+     "reason.  Search path: --provider-dir, then $HOIST_PROVIDER_PATH\n"
+     "(colon-separated), then " HOIST_PROVIDERDIR ".\n"
+     "`info NAME` loads one driver and prints its descriptor and operations.\n"},
+};
+
+static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: hoist [--version] [--help] COMMAND [OPTIONS]\n\n"
+            "hoist turns hoist.yml (applications, databases, environments) into real\n"
+            "infrastructure on the cloud named for each environment, and deploys the\n"
+            "applications onto it.\n\n"
+            "Commands:\n");
+    for (size_t i = 0; i < n_commands; i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].synopsis);
+    fprintf(fp,
+            "  %-10s %s\n\n"
+            "Common options:\n"
+            "  -f, --file FILE        the project file (default: ./hoist.yml)\n"
+            "  -e, --env ENV          the environment (dev, staging, production...)\n"
+            "      --provider-dir DIR look for drivers in DIR first\n"
+            "  -o, --output FORMAT    text (default) or json\n"
+            "  -v, --verbose          more detail (retries, polls); repeat for more\n"
+            "      --trace            log every HTTP exchange, secrets redacted (HOIST_TRACE=1)\n"
+            "  -y, --yes              do not ask for confirmation\n\n"
+            "Exit status: 0 done, 1 failed, 2 usage or configuration error,\n"
+            "130 interrupted.  Colour is off when NO_COLOR is set or output is not a TTY.\n\n"
+            "Start with: hoist help deploy\n",
+            "help", "show help for a command");
+}
+
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < n_commands; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+    fprintf(stderr, "hoist: unknown command '%s'", name);
+    const char *best = NULL;
+    size_t bestd = 3;
+    for (size_t i = 0; i < n_commands; i++) {
+        size_t d = hoist_levenshtein(name, commands[i].name);
+        if (d < bestd) {
+            bestd = d;
+            best = commands[i].name;
+        }
+    }
+    if (best)
+        fprintf(stderr, "; did you mean '%s'?", best);
+    fprintf(stderr, "\nRun 'hoist --help' for the list of commands.\n");
+    return EXIT_USAGE;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 1) {
+        usage(stdout);
+        return EXIT_DONE;
+    }
+    const cli_command *c = find_command(argv[0]);
+    if (!c)
+        return unknown_command(argv[0]);
+    fputs(c->help, stdout);
+    return EXIT_DONE;
+}
+
+enum { OPT_PROVIDER_DIR = 256, OPT_TRACE, OPT_PARALLELISM, OPT_LOCK_TIMEOUT, OPT_FORCE, OPT_FOLLOW,
+       OPT_PUSH, OPT_FORMAT };
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("hoist %s (provider ABI %d.%d)\n", PACKAGE_VERSION, HOIST_ABI_MAJOR, HOIST_ABI_MINOR);
+        return EXIT_DONE;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return EXIT_DONE;
+    }
+    if (strcmp(cmd, "help") == 0)
+        return cmd_help(argc - 2, argv + 2);
+    const cli_command *c = find_command(cmd);
+    if (!c)
+        return unknown_command(cmd);
+
+    cli_opts o = {.file = "hoist.yml", .output = "text", .parallelism = 8, .lock_timeout = 0};
+    const char *tr = getenv("HOIST_TRACE");
+    o.trace = tr && strcmp(tr, "1") == 0;
+    static const struct option longopts[] = {
+        {"file", required_argument, NULL, 'f'},
+        {"env", required_argument, NULL, 'e'},
+        {"output", required_argument, NULL, 'o'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"yes", no_argument, NULL, 'y'},
+        {"help", no_argument, NULL, 'h'},
+        {"provider-dir", required_argument, NULL, OPT_PROVIDER_DIR},
+        {"trace", no_argument, NULL, OPT_TRACE},
+        {"parallelism", required_argument, NULL, OPT_PARALLELISM},
+        {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"follow", no_argument, NULL, OPT_FOLLOW},
+        {"push", no_argument, NULL, OPT_PUSH},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 2;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "+f:e:o:vyh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'f': o.file = optarg; break;
+        case 'e': o.env = optarg; break;
+        case 'o':
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+                fprintf(stderr, "hoist %s: --output takes 'text' or 'json', not '%s'\n", cmd, optarg);
+                return EXIT_USAGE;
+            }
+            o.output = optarg;
+            break;
+        case 'v': o.verbose++; break;
+        case 'y': o.yes = 1; break;
+        case 'h': fputs(c->help, stdout); return EXIT_DONE;
+        case OPT_PROVIDER_DIR: o.provider_dir = optarg; break;
+        case OPT_TRACE: o.trace = 1; break;
+        case OPT_PARALLELISM: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 256) {
+                fprintf(stderr, "hoist %s: --parallelism takes a number from 1 to 256, not '%s'\n",
+                        cmd, optarg);
+                return EXIT_USAGE;
+            }
+            o.parallelism = (int)v;
+            break;
+        }
+        case OPT_LOCK_TIMEOUT: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (*end || v < 0) {
+                fprintf(stderr, "hoist %s: --lock-timeout takes seconds (e.g. 30), not '%s'\n", cmd,
+                        optarg);
+                return EXIT_USAGE;
+            }
+            o.lock_timeout = v;
+            break;
+        }
+        case OPT_FORCE: o.force = 1; break;
+        case OPT_FOLLOW: o.follow = 1; break;
+        case OPT_PUSH: o.push = 1; break;
+        case OPT_FORMAT: o.format = optarg; break;
+        default:
+            fprintf(stderr, "Run 'hoist help %s' for its options.\n", cmd);
+            return EXIT_USAGE;
+        }
+    }
+    o.args = argv + optind;
+    o.nargs = argc - optind;
+    hoist_log_set_level(o.trace ? HOIST_LOG_TRACE_ : o.verbose ? HOIST_LOG_DEBUG_ : HOIST_LOG_INFO_);
+    return c->run(&o);
+}
