@@ -1,1 +1,1 @@
-# config.mk: filled by its area
+# config.mk (tests): the hoist.yml parser's suite and its corpus of bad files.
