@@ -77,3 +77,5 @@ tests_check_loader_CFLAGS = $(TEST_CFLAGS)
 tests_check_loader_LDADD = $(TEST_LIBS)
 endif
 
+TESTS += tests/cli.sh
+EXTRA_DIST += tests/cli.sh
