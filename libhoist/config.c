@@ -50,6 +50,8 @@ typedef struct cfg_ctx {
 
 void hoist_diags_add(hoist_diags *d, hoist_loc loc, const char *fmt, ...)
 {
+    if (!d)
+        return;
     va_list ap;
     va_start(ap, fmt);
     char *raw = hoist_xvasprintf(fmt, ap);
