@@ -79,3 +79,5 @@ endif
 
 TESTS += tests/cli.sh
 EXTRA_DIST += tests/cli.sh
+
+dist_man_MANS += doc/hoist.1 doc/hoist-provider.7
