@@ -142,7 +142,7 @@ int main(int argc, char **argv)
     };
     optind = 2;
     int ch;
-    while ((ch = getopt_long(argc, argv, "+f:e:o:vyh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "f:e:o:vyh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f': o.file = optarg; break;
         case 'e': o.env = optarg; break;
