@@ -1,0 +1,3 @@
+#include "autoconfig.h"
+#include "sim.h"
+void sim_scw_register(void) {}
