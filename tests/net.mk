@@ -10,3 +10,9 @@ TESTS += tests/check_http
 tests_check_http_SOURCES = tests/check_http.c tests/testhttpd.h
 tests_check_http_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(MHD_CFLAGS)
 tests_check_http_LDADD = $(TEST_LIBS) $(OPENSSL_LIBS) $(MHD_LIBS) -lpthread
+
+check_PROGRAMS += tests/check_creds
+TESTS += tests/check_creds
+tests_check_creds_SOURCES = tests/check_creds.c
+tests_check_creds_CFLAGS = $(TEST_CFLAGS)
+tests_check_creds_LDADD = $(TEST_LIBS)
