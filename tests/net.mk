@@ -16,3 +16,10 @@ TESTS += tests/check_creds
 tests_check_creds_SOURCES = tests/check_creds.c
 tests_check_creds_CFLAGS = $(TEST_CFLAGS)
 tests_check_creds_LDADD = $(TEST_LIBS)
+
+# SigV4 against botocore (a helper program and a Python script).
+check_PROGRAMS += tests/sigv4_tool
+tests_sigv4_tool_SOURCES = tests/sigv4_tool.c
+tests_sigv4_tool_LDADD = libhoist.la $(JANSSON_LIBS)
+TESTS += tests/sigv4_botocore.sh
+EXTRA_DIST += tests/sigv4_botocore.sh tests/sigv4_botocore.py
