@@ -62,7 +62,16 @@ int hoist_run_timeouts(json_t *settings, long long t[HOIST_KIND_COUNT_], char **
     json_t *v;
     json_object_foreach(to, k, v) {
         int ki = hoist_kind_parse(k);
-        double secs = json_is_number(v) ? json_number_value(v) : -1;
+        /* YAML scalars may arrive as strings ("0.5"): accept numeric text. */
+        double secs = -1;
+        if (json_is_number(v))
+            secs = json_number_value(v);
+        else if (json_is_string(v)) {
+            char *end;
+            secs = strtod(json_string_value(v), &end);
+            if (*end || end == json_string_value(v))
+                secs = -1;
+        }
         if (ki < 0 || secs <= 0) {
             *err = hoist_xasprintf("timeouts.%s: expected a kind (network, cluster, registry, "
                                    "image, database, app) with a positive number of seconds", k);
