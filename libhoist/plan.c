@@ -307,11 +307,9 @@ static json_t *desired_spec(hoist_env_run *er, const hoist_node *n, int *env_unk
     char *err = NULL;
     json_t *env = hoist_app_env(er, n, &err);
     if (env) {
-        char *c = hoist_json_canonical(env);
-        char *h = hoist_sha256_hex(c, strlen(c));
+        char *h = hoist_json_sha256(env);
         json_object_set_new(spec, "env_sha256", json_string(h));
         free(h);
-        free(c);
         json_decref(env);
     } else {
         *env_unknown = 1; /* a database is not ready: decided at run time */
@@ -322,9 +320,7 @@ static json_t *desired_spec(hoist_env_run *er, const hoist_node *n, int *env_unk
 
 static void finish_hash(hoist_plan_item *it)
 {
-    char *c = hoist_json_canonical(it->spec);
-    it->spec_hash = hoist_sha256_hex(c, strlen(c));
-    free(c);
+    it->spec_hash = hoist_json_sha256(it->spec);
 }
 
 static void plan_deploy_node(hoist_env_run *er, hoist_plan_item *it, const hoist_node *n)

@@ -223,10 +223,8 @@ static void register_secrets(json_t *sec)
 
 static void rehash(hoist_plan_item *it)
 {
-    char *c = hoist_json_canonical(it->spec);
     free(it->spec_hash);
-    it->spec_hash = hoist_sha256_hex(c, strlen(c));
-    free(c);
+    it->spec_hash = hoist_json_sha256(it->spec);
 }
 
 /*
@@ -289,11 +287,9 @@ static hoist_status step(run *R, size_t i, json_t **outputs, unsigned *poll_ms, 
                     st = HOIST_E_INVALID;
                     goto cleanup;
                 }
-                char *c = hoist_json_canonical(env);
-                char *h = hoist_sha256_hex(c, strlen(c));
+                char *h = hoist_json_sha256(env);
                 json_object_set_new(it->spec, "env_sha256", json_string(h));
                 free(h);
-                free(c);
                 json_object_set_new(t->exec_spec, "env", env);
                 rehash(it);
             }

@@ -32,15 +32,13 @@ int hoist_rstatus_parse(const char *s)
     return -1;
 }
 
-char *hoist_sha256_hex(const void *s, size_t n)
+char *hoist_json_sha256(const json_t *j)
 {
-    unsigned char md[32];
-    unsigned len = 0;
-    EVP_Digest(s, n, md, &len, EVP_sha256(), NULL);
-    char *hex = hoist_xmalloc(65);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return hex;
+    char *c = hoist_json_canonical(j);
+    char hex[65];
+    hoist_sha256_hex(c, strlen(c), hex);
+    free(c);
+    return hoist_xstrdup(hex);
 }
 
 char *hoist_json_canonical(const json_t *j)

@@ -125,8 +125,8 @@ int hoist_state_key_from_env(unsigned char key[32], char **err);
 char *hoist_state_seal(const unsigned char key[32], const char *plain);
 char *hoist_state_unseal(const unsigned char key[32], const char *sealed, char **err);
 
-/* SHA-256 of @s as 64 lowercase hex chars (new string); also used by plan. */
-char *hoist_sha256_hex(const void *s, size_t n);
+/* SHA-256 of @j's canonical JSON (sorted keys, compact) as 64 hex chars; new string. */
+char *hoist_json_sha256(const json_t *j);
 /* Canonical JSON (sorted keys, compact) of @j (new string). */
 char *hoist_json_canonical(const json_t *j);
 
