@@ -1,1 +1,8 @@
-# local.mk: filled by its area
+# The local provider against real servers and a real Node.js app.
+AM_TESTS_ENVIRONMENT += HOIST_LOCAL_RUNNER='$(abs_top_builddir)/providers/local/hoist-local-run'; \
+	export HOIST_LOCAL_RUNNER;
+check_PROGRAMS += tests/check_local
+TESTS += tests/check_local
+tests_check_local_SOURCES = tests/check_local.c
+tests_check_local_CFLAGS = $(TEST_CFLAGS)
+tests_check_local_LDADD = $(TEST_LIBS)
