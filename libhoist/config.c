@@ -50,6 +50,8 @@ typedef struct cfg_ctx {
 
 void hoist_diags_add(hoist_diags *d, hoist_loc loc, const char *fmt, ...)
 {
+    if (!d)
+        return;
     va_list ap;
     va_start(ap, fmt);
     char *raw = hoist_xvasprintf(fmt, ap);
@@ -333,8 +335,13 @@ static ynode *read_tree(cfg_ctx *c, int *fatal)
             const char *hint = "";
             if (p.problem_mark.index < c->len && c->buf[p.problem_mark.index] == '\t')
                 hint = "; tabs cannot be used for indentation, use spaces";
-            if (p.context)
-                err_at(c, line, col, "invalid YAML: %s (%s)%s", yaml_problem(&p), p.context, hint);
+            if (p.context && p.context_mark.index == p.problem_mark.index)
+                err_at(c, line, col, "invalid YAML: %s (%s)%s", yaml_problem(&p), p.context,
+                       hint);
+            else if (p.context)
+                err_at(c, line, col, "invalid YAML: %s (%s that starts at %d:%d)%s",
+                       yaml_problem(&p), p.context, (int)p.context_mark.line + 1,
+                       (int)p.context_mark.column + 1, hint);
             else
                 err_at(c, line, col, "invalid YAML: %s%s", yaml_problem(&p), hint);
             *fatal = 1;
@@ -456,7 +463,12 @@ static const char *found(const ynode *n, char *tmp, size_t size)
         return "a sequence";
     if (is_null(n))
         return "nothing (null)";
-    snprintf(tmp, size, "'%.40s%s'", n->text, strlen(n->text) > 40 ? "..." : "");
+    const char *more = strlen(n->text) > 40 ? "..." : "";
+    /* Quoting makes "8080" a string: say so, or the message would look absurd. */
+    if (n->plain)
+        snprintf(tmp, size, "'%.40s%s'", n->text, more);
+    else
+        snprintf(tmp, size, "\"%.40s%s\" (a quoted string)", n->text, more);
     return tmp;
 }
 
@@ -514,11 +526,11 @@ static const char *kind_word(int kind)
 /* 1 if @n is of @kind; otherwise report "expected KIND for WHAT, found ..." and 0. */
 static int want(cfg_ctx *c, const ynode *n, int kind, const char *what)
 {
-    char tmp[64];
+    char tmp[80];
     if (n->kind == kind && !(kind == N_SCALAR && is_null(n)))
         return 1;
     if (!n->bad)
-        err(c, n, "expected %s for %s, found %s", kind == N_SCALAR ? "a value" : kind_word(kind),
+        err(c, n, "expected %s for %s, found %s", kind == N_SCALAR ? "a string" : kind_word(kind),
             what, found(n, tmp, sizeof tmp));
     return 0;
 }
@@ -537,7 +549,7 @@ static int want_opt(cfg_ctx *c, const ynode *n, int kind, const char *what)
  */
 static void check_keys(cfg_ctx *c, const ynode *map, const char *const *known, const char *where)
 {
-    char tmp[64];
+    char tmp[80];
     for (size_t i = 0; i + 1 < map->n; i += 2) {
         const ynode *k = map->kids[i];
         if (k->kind != N_SCALAR) {
@@ -589,7 +601,7 @@ static char *get_text(cfg_ctx *c, const ynode *n, const char *what)
 
 static int get_bool(cfg_ctx *c, const ynode *n, const char *what, int *out)
 {
-    char tmp[64];
+    char tmp[80];
     if (as_bool(n, out))
         return 1;
     if (!n->bad)
@@ -601,7 +613,7 @@ static int get_bool(cfg_ctx *c, const ynode *n, const char *what, int *out)
 static int get_int(cfg_ctx *c, const ynode *n, const char *what, long long lo, long long hi,
                    long long *out)
 {
-    char tmp[64];
+    char tmp[80];
     if (as_int(n, out) && *out >= lo && *out <= hi)
         return 1;
     if (n->bad)
@@ -618,7 +630,7 @@ static int get_int(cfg_ctx *c, const ynode *n, const char *what, long long lo, l
 /* Index of @n's text in @values, or -1 after reporting (with a suggestion). */
 static int get_enum(cfg_ctx *c, const ynode *n, const char *what, const char *const *values)
 {
-    char tmp[64];
+    char tmp[80];
     if (n->kind == N_SCALAR && !is_null(n))
         for (int i = 0; values[i]; i++)
             if (!strcmp(n->text, values[i]))
@@ -829,7 +841,7 @@ static void load_envs(cfg_ctx *c, const ynode *envs)
     for (size_t i = 0; i + 1 < envs->n; i += 2) {
         const ynode *k = envs->kids[i], *v = envs->kids[i + 1];
         if (k->kind != N_SCALAR) {
-            char tmp[64];
+            char tmp[80];
             err(c, k, "expected an environment name, found %s", found(k, tmp, sizeof tmp));
             continue;
         }
@@ -1195,22 +1207,23 @@ static void check_db_refs(cfg_ctx *c, const ynode *apps)
         const ynode *m = apps->kids[i], *refs = map_get(m, "databases"), *n = map_get(m, "name");
         if (!refs || refs->kind != N_SEQ)
             continue;
+        char self[96];
+        label(self, sizeof self, "application",
+              n && n->kind == N_SCALAR && valid_name(n->text) ? n->text : NULL, i);
         json_t *seen = json_object();
         for (size_t j = 0; j < refs->n; j++) {
             const ynode *r = refs->kids[j];
             if (r->kind != N_SCALAR || r->bad || is_null(r))
                 continue;
-            const char *who = n && n->kind == N_SCALAR ? n->text : "?";
             if (!hoist_config_db(cfg, r->text)) {
                 if (cfg->n_dbs)
-                    err(c, r, "application '%.60s' uses unknown database '%.60s'; known "
-                        "databases: %s", who, r->text, known.s);
+                    err(c, r, "%s uses unknown database '%.60s'; known databases: %s", self,
+                        r->text, known.s);
                 else
-                    err(c, r, "application '%.60s' uses unknown database '%.60s'; no databases "
-                        "are declared under 'databases'", who, r->text);
+                    err(c, r, "%s uses unknown database '%.60s'; no databases are declared "
+                        "under 'databases'", self, r->text);
             } else if (json_object_get(seen, r->text))
-                err(c, r, "database '%.60s' is listed twice for application '%.60s'", r->text,
-                    who);
+                err(c, r, "database '%.60s' is listed twice for %s", r->text, self);
             json_object_set_new_nocheck(seen, r->text, json_true());
         }
         json_decref(seen);
