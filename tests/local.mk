@@ -6,3 +6,7 @@ TESTS += tests/check_local
 tests_check_local_SOURCES = tests/check_local.c
 tests_check_local_CFLAGS = $(TEST_CFLAGS)
 tests_check_local_LDADD = $(TEST_LIBS)
+
+# The example deployed with the real CLI (needs the pipeline commands).
+TESTS += tests/local_e2e.sh
+EXTRA_DIST += tests/local_e2e.sh

@@ -261,6 +261,15 @@ static hoist_status local_network_destroy(void *vp, hoist_ctx *ctx, const hoist_
                      json_object_size(held), ports);
     else if ((unlink(net) != 0 && errno != ENOENT) || (unlink(ports) != 0 && errno != ENOENT))
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot remove %s: %s", net, strerror(errno));
+    else {
+        /* The environment is empty: its directories go too (only if empty). */
+        static const char *const subdirs[] = {"apps", "db", "logs"};
+        for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+            char *d = local_path(p, "%s", subdirs[i]);
+            rmdir(d);
+            free(d);
+        }
+    }
     json_decref(held);
     free(net);
     free(ports);
