@@ -261,6 +261,10 @@ static hoist_status step(run *R, size_t i, json_t **outputs, unsigned *poll_ms, 
     if (!t->exec_spec) {
         json_t *s = n ? n->spec : json_object_get(rec, "spec");
         t->exec_spec = s ? json_deep_copy(s) : json_object();
+        /* The absolute source directory goes to the executor only, not into
+         * the hashed spec: moving the project must not redeploy every app. */
+        if (n && n->kind == HOIST_KIND_APP && n->app && n->app->path)
+            json_object_set_new(t->exec_spec, "source_dir", json_string(n->app->path));
     }
     hoist_resource r = {.struct_size = sizeof r, .project = er->cfg->project, .env = er->env->name,
                         .name = it->name, .spec = t->exec_spec, .needs = needs,

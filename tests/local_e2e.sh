@@ -23,19 +23,6 @@ trap cleanup EXIT
 cp -r "$HOIST_SRCDIR/examples/nodejs-postgres" "$tmp/"
 rm -rf "$proj/api/node_modules" "$proj/.hoist"
 chmod -R u+w "$proj"
-# hoist validates every environment's provider; drop those whose driver is
-# not built here (the example's staging/production need scaleway and aws).
-for p in scaleway aws; do
-    if ! "$HOIST" providers 2>/dev/null | grep -q "^$p\b"; then
-        diag "provider $p not installed: removing its environment from the copy"
-        awk -v p="$p" '
-            /^  [a-z]+:$/ { name = $0 }
-            /^[a-z]/ { name = "" }
-            { lines[NR] = $0; env[NR] = name; if ($0 ~ "provider: " p "$") drop[name] = 1 }
-            END { for (i = 1; i <= NR; i++) if (!(env[i] in drop)) print lines[i] }
-        ' "$proj/hoist.yml" > "$proj/hoist.yml.new" && mv "$proj/hoist.yml.new" "$proj/hoist.yml"
-    fi
-done
 
 cd "$proj" || exit 1
 app_pid() { cat "$state/apps/api/inst-0/app.pid" 2>/dev/null; }
