@@ -147,9 +147,22 @@ void hoist_events_emit(hoist_events *ev, const char *resource, const char *phase
         } else {
             if (ev->mode == HOIST_EV_TTY)
                 tty_clear(ev);
-            fprintf(ev->fp, "%s %s%s%s%s%s%s%s%s\n", ts, resource ? resource : "", resource ? " " : "",
-                    phase ? phase : "", status ? " " : "", status ? status : "", dur,
-                    msg ? ": " : "", msg ? msg : "");
+            /* Driver and core log lines read as "TIME  local: database main: text"
+             * (with "warning: " or "error: " in front when not plain info). */
+            int is_log = phase && strcmp(phase, "log") == 0;
+            const char *parts[3] = {resource, is_log ? NULL : phase,
+                                    is_log && status && strcmp(status, "info") == 0 ? NULL : status};
+            hoist_buf line = {0};
+            hoist_buf_printf(&line, "%s %s", ts, is_log ? " " : "");
+            int any = 0;
+            for (size_t k = 0; k < 3; k++)
+                if (parts[k]) {
+                    hoist_buf_printf(&line, "%s%s", any ? " " : "", parts[k]);
+                    any = 1;
+                }
+            hoist_buf_printf(&line, "%s%s%s", dur, msg && any ? ": " : "", msg ? msg : "");
+            fprintf(ev->fp, "%s\n", line.s);
+            hoist_buf_free(&line);
             if (ev->mode == HOIST_EV_TTY)
                 tty_redraw(ev);
             fflush(ev->fp);
