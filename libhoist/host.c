@@ -1,5 +1,8 @@
 /* host.c - the services lent to drivers (see plugins-api/hoist/host.h). */
 #include "host.h"
+#include "creds.h"
+#include "http.h"
+#include "xmlutil.h"
 #include "loader.h"
 #include "log.h"
 #include "util.h"
@@ -125,6 +128,19 @@ static const hoist_host host_table = {
     .cancelled = hoist_ctx_cancelled,
     .state_dir = host_state_dir,
     .random_secret = host_random_secret,
+    .http = hoist_http,
+    .http_response_free = hoist_http_response_free,
+    .http_header = hoist_http_header,
+    .http_error = hoist_http_error,
+    .sigv4_presign = hoist_sigv4_presign_ctx,
+    .eks_token = hoist_eks_token_ctx,
+    .credentials = hoist_credentials,
+    .xml_parse = hoist_xml_parse_ctx,
+    .xml_root = hoist_xml_root,
+    .xml_first = hoist_xml_first,
+    .xml_next = hoist_xml_next,
+    .xml_text = hoist_xml_text,
+    .xml_free = hoist_xml_free,
 };
 
 const hoist_host *hoist_host_table(void)

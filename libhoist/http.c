@@ -801,3 +801,47 @@ hoist_status hoist_http_error(hoist_ctx *ctx, const hoist_http_response *resp, c
     free(snippet);
     return st;
 }
+
+hoist_status hoist_sigv4_presign_ctx(hoist_ctx *ctx, const hoist_sigv4_spec *spec,
+                                     const char *method, const char *url, long expires,
+                                     char **out)
+{
+    hoist_sigv4_input in = {.method = method, .url = url, .expires = expires > 0 ? expires : 900};
+    hoist_sigv4_output o;
+    char *err = NULL;
+    *out = NULL;
+    if (hoist_sigv4_sign(spec, &in, &o, &err) != 0) {
+        hoist_ctx_fail(ctx, HOIST_E_INVALID, "%s", err);
+        free(err);
+        return HOIST_E_INVALID;
+    }
+    *out = o.url;
+    o.url = NULL;
+    hoist_sigv4_output_free(&o);
+    return HOIST_OK;
+}
+
+hoist_status hoist_eks_token_ctx(hoist_ctx *ctx, const hoist_sigv4_spec *spec,
+                                 const char *cluster, const char *sts_endpoint, char **out)
+{
+    char *err = NULL;
+    *out = hoist_eks_token(spec, cluster, sts_endpoint, 0, &err);
+    if (!*out) {
+        hoist_ctx_fail(ctx, HOIST_E_INVALID, "EKS token for %s: %s", cluster, err);
+        free(err);
+        return HOIST_E_INVALID;
+    }
+    hoist_secret_add(*out);
+    return HOIST_OK;
+}
+
+hoist_xml_doc *hoist_xml_parse_ctx(hoist_ctx *ctx, const char *buf, size_t len)
+{
+    char *err = NULL;
+    hoist_xml_doc *d = hoist_xml_parse(buf, len, &err);
+    if (!d) {
+        hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "unexpected answer: %s", err);
+        free(err);
+    }
+    return d;
+}

@@ -72,4 +72,13 @@ void hoist_http_counters_reset(void);
  */
 char *hoist_mask_secrets(const char *s, size_t len, size_t max);
 
+/* Host-table forms (hoist/host.h: sigv4_presign, eks_token, xml_parse):
+   the same work, with errors reported in @ctx. */
+hoist_status hoist_sigv4_presign_ctx(hoist_ctx *ctx, const hoist_sigv4_spec *spec,
+                                     const char *method, const char *url, long expires,
+                                     char **out);
+hoist_status hoist_eks_token_ctx(hoist_ctx *ctx, const hoist_sigv4_spec *spec,
+                                 const char *cluster, const char *sts_endpoint, char **out);
+hoist_xml_doc *hoist_xml_parse_ctx(hoist_ctx *ctx, const char *buf, size_t len);
+
 #endif

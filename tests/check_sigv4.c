@@ -151,10 +151,7 @@ static void collect_cases(const char *dir, const char *marker, char ***list, siz
 START_TEST(test_aws4_testsuite)
 {
     const char *specs = tu_specs_dir();
-    if (!specs) {
-        printf("# SKIP HOIST_SPECS_DIR absent: AWS SigV4 vectors not checked\n");
-        return;
-    }
+    ck_assert_ptr_nonnull(specs);
     char *root = hoist_xasprintf("%s/aws/sigv4/aws4_testsuite", specs);
     char **cases = NULL;
     size_t n = 0, failed = 0;
@@ -273,10 +270,7 @@ static int crt_case(const char *dir, const char *mode, hoist_buf *errs)
 START_TEST(test_aws_c_auth)
 {
     const char *specs = tu_specs_dir();
-    if (!specs) {
-        printf("# SKIP HOIST_SPECS_DIR absent: aws-c-auth SigV4 vectors not checked\n");
-        return;
-    }
+    ck_assert_ptr_nonnull(specs);
     char *root = hoist_xasprintf("%s/aws/sigv4/aws-c-auth-v4", specs);
     char **cases = NULL;
     size_t n = 0, failed = 0;
@@ -366,8 +360,15 @@ static Suite *suite(void)
     TCase *tc = tcase_create("sigv4");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_get_vanilla);
-    tcase_add_test(tc, test_aws4_testsuite);
-    tcase_add_test(tc, test_aws_c_auth);
+    /* The vector suites run only where the specs are; say so otherwise. */
+    if (tu_specs_dir()) {
+        tcase_add_test(tc, test_aws4_testsuite);
+        tcase_add_test(tc, test_aws_c_auth);
+    } else {
+        printf("# SKIP AWS SigV4 vector suites: HOIST_SPECS_DIR (%s) absent\n",
+               getenv("HOIST_SPECS_DIR") ? getenv("HOIST_SPECS_DIR") : "unset");
+        fflush(stdout);
+    }
     tcase_add_test(tc, test_s3_and_token);
     tcase_add_test(tc, test_eks_token);
     suite_add_tcase(s, tc);

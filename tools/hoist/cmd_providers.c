@@ -72,7 +72,7 @@ static int providers_info(cli_opts *o, hoist_loader *l, const char *name)
     hoist_driver *d;
     char *err;
     if (hoist_loader_open(l, name, &d, &err) != HOIST_OK) {
-        fprintf(stderr, "hoist: %s\n", err);
+        hoist_log(HOIST_LOG_ERROR_, NULL, "%s", err);
         free(err);
         return EXIT_FAILED;
     }
@@ -91,8 +91,11 @@ static int providers_info(cli_opts *o, hoist_loader *l, const char *name)
         printf("operations:\n");
         print_ops(d->ops);
     } else {
-        /* Without settings some drivers cannot start (no credentials): say so, not fail. */
-        printf("operations:  unknown until configured (%s)\n", err);
+        /* Without settings some drivers cannot start (no credentials): say so, not fail.
+         * The message is the driver's own, so it is redacted like every log line. */
+        char *safe = hoist_redact(err);
+        printf("operations:  unknown until configured (%s)\n", safe);
+        free(safe);
         free(err);
     }
     hoist_driver_free(d);

@@ -44,6 +44,13 @@ static const cli_command commands[] = {
      "reason.  Search path: --provider-dir, then $HOIST_PROVIDER_PATH\n"
      "(colon-separated), then " HOIST_PROVIDERDIR ".\n"
      "`info NAME` loads one driver and prints its descriptor and operations.\n"},
+    {"plan", cmd_plan, "show what deploy would change, and why (writes nothing)", cli_help_plan},
+    {"deploy", cmd_deploy, "create or update everything an environment needs", cli_help_deploy},
+    {"destroy", cmd_destroy, "delete every resource of an environment", cli_help_destroy},
+    {"status", cmd_status, "observe every resource and report drift", cli_help_status},
+    {"pause", cmd_pause, "stop apps and databases without losing data", cli_help_pause},
+    {"graph", cmd_graph, "print the resource graph (Graphviz DOT, svg, png)", cli_help_graph},
+    {"logs", cmd_logs, "show an application's output", cli_help_logs},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
@@ -70,7 +77,7 @@ static void usage(FILE *fp)
             "  -y, --yes              do not ask for confirmation\n\n"
             "Exit status: 0 done, 1 failed, 2 usage or configuration error,\n"
             "130 interrupted.  Colour is off when NO_COLOR is set or output is not a TTY.\n\n"
-            "Start with: hoist help deploy\n",
+            "Start with: hoist plan -e dev, then hoist deploy -e dev (see hoist help deploy)\n",
             "help", "show help for a command");
 }
 
@@ -160,7 +167,7 @@ int main(int argc, char **argv)
     };
     optind = 2;
     int ch;
-    while ((ch = getopt_long(argc, argv, "+f:e:o:vyh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "f:e:o:vyh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f': o.file = optarg; break;
         case 'e': o.env = optarg; break;

@@ -1,0 +1,233 @@
+/*
+ * sim.h - the hoist-sim framework: one HTTP edge, a route table, a resource
+ * store with status machines, faults and call accounting.  Cloud modules
+ * (sim_do.c, sim_scw.c, ...) only register a cloud and its routes and write
+ * handlers; everything cross-cutting (auth, faults, counting, locking,
+ * persistence) happens here, so a new module gets it for free.
+ *
+ * Threading: the HTTP server runs one thread per connection, but every
+ * handler runs with the global store lock held (sim_dispatch takes it), so
+ * handlers and the store functions below need no locking of their own.
+ * Only the fault latency is slept outside the lock.
+ */
+#ifndef HOIST_SIM_H
+#define HOIST_SIM_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define SIM_MAX_PARAMS 6
+#define SIM_MAX_HEADERS 10
+
+struct MHD_Connection;
+struct sim_cloud;
+
+/* One request, as the handler sees it.  Everything is borrowed. */
+typedef struct sim_req {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;              /* without the query string */
+    const char *tmpl;              /* matched route template, e.g. "/v2/vpcs/{vpc_id}" */
+    const struct sim_cloud *cloud; /* never NULL once routed */
+    const char *pnames[SIM_MAX_PARAMS];
+    char *pvals[SIM_MAX_PARAMS];   /* URL-captured {name} values */
+    int nparams;
+    const char *body;              /* raw body, NUL-terminated ("" when none) */
+    size_t body_len;
+    json_t *json;                  /* parsed body; NULL when empty */
+} sim_req;
+
+/* The answer a handler builds; sim_core sends and frees it. */
+typedef struct sim_resp {
+    int status;                    /* 0 until set */
+    char *body;                    /* owned */
+    const char *ctype;             /* static string */
+    char *hname[SIM_MAX_HEADERS], *hval[SIM_MAX_HEADERS];
+    int nheaders;
+    int drop;                      /* close the connection without answering */
+} sim_resp;
+
+typedef void (*sim_handler)(sim_req *rq, sim_resp *rs);
+
+/*
+ * A cloud: URL prefixes it owns and its conventions.  Static storage; the
+ * framework keeps the pointer.
+ *   auth     returns 1 when the request is authenticated; else fills @rs.
+ *   error    fills @rs with the cloud's error body for @status; @kind is a
+ *            cloud-neutral word ("not_found", "invalid", "unauthorized",
+ *            "throttled", "server_error", "unavailable", "conflict",
+ *            "bad_request", "method_not_allowed"); @resource may be NULL.
+ *   decorate adds headers every answer of this cloud carries (may be NULL).
+ *   faults   1 when --faults apply to it (clouds), 0 for /_sim/.
+ */
+typedef struct sim_cloud {
+    const char *name;              /* "do", "scw", "aws", "kube", "sim" */
+    const char *prefixes[8];       /* NULL-terminated, e.g. "/v2/" */
+    int (*auth)(sim_req *rq, sim_resp *rs);
+    void (*error)(sim_req *rq, sim_resp *rs, int status, const char *kind,
+                  const char *resource, const char *message);
+    void (*decorate)(sim_req *rq, sim_resp *rs);
+    int faults;
+} sim_cloud;
+
+/* ---- registration (call from a module's register function, before serving) ---- */
+
+/* Register @c (static storage).  Longest prefix wins when routing. */
+void sim_cloud_add(const sim_cloud *c);
+
+/*
+ * Route @method + @tmpl of cloud @c to @h.  Template segments "{name}" match
+ * one path segment, a last segment "{name*}" matches the rest (may be empty).
+ * First registered match wins.  @mutating feeds /_sim/calls.
+ */
+void sim_route(const sim_cloud *c, const char *method, const char *tmpl, sim_handler h,
+               int mutating);
+
+/* ---- request helpers ---- */
+
+/* Captured URL parameter @name, or NULL. */
+const char *sim_param(const sim_req *rq, const char *name);
+/* Query-string argument @name, or NULL. */
+const char *sim_query(const sim_req *rq, const char *name);
+/* Request header @name (case-insensitive), or NULL. */
+const char *sim_header_in(const sim_req *rq, const char *name);
+/* String member @key of the JSON body, or NULL when absent or not a string. */
+const char *sim_body_str(const sim_req *rq, const char *key);
+
+/* ---- response helpers ---- */
+
+/* Answer @status with JSON @j (stolen; NULL means no body). */
+void sim_reply_json(sim_resp *rs, int status, json_t *j);
+/* Answer @status with @text (copied) of type @ctype (static string). */
+void sim_reply_text(sim_resp *rs, int status, const char *ctype, const char *text);
+/* Add a response header (both copied). */
+void sim_reply_header(sim_resp *rs, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The cloud's error body via rq->cloud->error; printf-style message. */
+void sim_fail(sim_req *rq, sim_resp *rs, int status, const char *kind, const char *resource,
+              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* ---- configuration shared by modules ---- */
+
+typedef struct sim_config {
+    char *base_url;                /* "http://127.0.0.1:PORT", set once listening */
+    char *do_token;
+    char *scw_access, *scw_secret;
+    char *state_dir;               /* NULL: no persistence */
+} sim_config;
+extern sim_config sim_cfg;
+
+/* ---- faults and delays ---- */
+
+/*
+ * Parse "error=0.2,throttle=0.05,latency=50ms,do.error=0.3" into the fault
+ * table (merging); "seed=N" is accepted too.  0 or -1 with *err (owned) set.
+ */
+int sim_faults_parse(const char *spec, char **err);
+/* Same, from a JSON object of the same keys (numbers or strings). */
+int sim_faults_json(json_t *obj, char **err);
+/* Current fault table as JSON (new reference). */
+json_t *sim_faults_dump(void);
+void sim_faults_seed(unsigned long long seed);
+
+/* "cluster=2s,database=1s,pool=150ms" (merging); 0 or -1 with *err set. */
+int sim_delays_parse(const char *spec, char **err);
+int sim_delays_json(json_t *obj, char **err);
+json_t *sim_delays_dump(void);
+/* Delay in ms for @key ("cluster", ...); unknown keys are 0. */
+long long sim_delay_ms(const char *key);
+/* Parse "2s", "150ms", "1.5s", "200" (ms) into ms; -1 on error. */
+long long sim_parse_duration(const char *s);
+
+/* ---- store: resources with status machines ---- */
+
+/*
+ * A kind of resource and its status machine: created in @pending, @ready
+ * after delay(@delay_key); DELETE moves it to @deleting for the same delay,
+ * then it is gone.  @deleting NULL: gone at once.  @pending NULL: ready at
+ * once (and @ready may be NULL for kinds with no status field).
+ * @set_status writes the status into the API body (may be NULL).
+ */
+typedef struct sim_kind {
+    const char *cloud, *type, *delay_key;
+    const char *pending, *ready, *deleting;
+    void (*set_status)(json_t *body, const char *status);
+} sim_kind;
+
+typedef struct sim_res {
+    const sim_kind *kind;
+    char *id, *name, *region;      /* region may be NULL */
+    char *parent;                  /* id of the owning resource, or NULL */
+    json_t *tags;                  /* array of strings */
+    json_t *body;                  /* JSON as the API returns it (status patched on render) */
+    json_t *priv;                  /* module-private state (object), never shown */
+    long long created_ms;          /* wall-clock ms */
+    long long ready_ms;            /* when pending becomes ready */
+    long long delete_ms;           /* when DELETE was accepted; 0 if live */
+    long long gone_ms;             /* when it disappears (deleting) */
+    struct sim_res *next;
+} sim_res;
+
+/* Wall-clock milliseconds (persisted timestamps survive restarts). */
+long long sim_wall_ms(void);
+/* RFC 3339 UTC for @ms into @buf (>= 32 bytes); returns @buf. */
+char *sim_rfc3339(long long ms, char *buf);
+/* New random UUID v4 string (owned). */
+char *sim_uuid(void);
+/* Base64 of @n bytes (owned). */
+char *sim_base64(const void *p, size_t n);
+
+/*
+ * Create a resource: takes @body (stolen) and @tags (stolen, may be NULL),
+ * records the creation in /_sim/creations.  Returns the borrowed resource.
+ */
+sim_res *sim_res_new(const sim_kind *k, const char *id, const char *name, const char *region,
+                     const char *parent, json_t *body, json_t *tags);
+/* Find a live (or deleting) resource of kind @k by id; NULL if none. */
+sim_res *sim_res_get(const sim_kind *k, const char *id);
+/* Iterate: first/next resource of kind @k (and @parent when non-NULL). */
+sim_res *sim_res_first(const sim_kind *k, const char *parent);
+sim_res *sim_res_next(sim_res *r, const sim_kind *k, const char *parent);
+/* Current status string (may be NULL for kinds without one). */
+const char *sim_res_status(const sim_res *r);
+/* The body with its current status written in (borrowed). */
+json_t *sim_res_render(sim_res *r);
+/* Re-enter the pending state (e.g. a pool resize); no-op without @pending. */
+void sim_res_restart(sim_res *r);
+/* Accept a DELETE: deleting state, or gone at once (then @r is freed). */
+void sim_res_delete(sim_res *r);
+/* Children of @parent of kind @k are deleted too. */
+void sim_res_delete_children(const sim_kind *k, const char *parent);
+/* Record a creation that is not a store resource (e.g. a database user). */
+void sim_creation_record(const char *cloud, const char *type, const char *name);
+/* Persist the store when --state-dir is set (called after mutating calls). */
+void sim_store_save(void);
+int sim_store_load(char **err);
+/* Drop resources whose deletion completed. */
+void sim_store_sweep(void);
+/* Forget everything (resources, creations, calls, fault counter). */
+void sim_store_reset(void);
+/* Admin views (new references). */
+json_t *sim_store_resources(void);
+json_t *sim_store_creations(void);
+json_t *sim_calls_dump(void);
+void sim_calls_reset(void);
+
+/* All kinds a module defines must be listed for persistence to map them back. */
+void sim_kind_add(const sim_kind *k);
+
+/* ---- server ---- */
+
+/* Start serving on @host:@port (0: any free port); 0 or -1 with *err set. */
+int sim_serve(const char *host, unsigned port, char **err);
+void sim_stop(void);
+/* Port actually bound. */
+unsigned sim_port(void);
+
+/* Module entry points, called once from main before serving. */
+void sim_admin_register(void);
+void sim_do_register(void);
+void sim_scw_register(void);
+void sim_kube_register(void);
+
+#endif
