@@ -4,7 +4,6 @@
 #include "host.h"
 #include "log.h"
 #include "registry.h"
-#include "util.h" /* hoist_sha256_hex */
 #include "util.h"
 
 #include <archive.h>

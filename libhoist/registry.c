@@ -4,7 +4,6 @@
 #include "host.h"
 #include "http.h"
 #include "log.h"
-#include "util.h" /* hoist_sha256_hex */
 #include "util.h"
 
 #include <ctype.h>
