@@ -151,6 +151,7 @@ static long add_node(hoist_graph *g, hoist_kind kind, const char *name, const ch
     n->key = hoist_xasprintf("%s/%s", hoist_kind_name(kind), name);
     n->executor = executor;
     n->spec = spec ? spec : json_object();
+    n->cfg = g->cfg;
     return (long)g->n++;
 }
 

@@ -47,6 +47,7 @@ typedef struct hoist_node {
     size_t n_needed_by;
     const hoist_db_cfg *db;   /* for database nodes; borrowed from the model */
     const hoist_app_cfg *app; /* for app, registry and image nodes */
+    const hoist_config *cfg;  /* the model the node came from (borrowed) */
 } hoist_node;
 
 typedef struct hoist_graph {

@@ -451,3 +451,41 @@ char *hoist_caps_string(unsigned caps)
             hoist_buf_printf(&b, "%s%s", b.len ? "," : "", names[i].name);
     return hoist_buf_steal(&b);
 }
+
+void hoist_cluster_credentials_clear(hoist_cluster_credentials *c)
+{
+    if (!c)
+        return;
+    size_t sz = c->struct_size;
+    free(c->endpoint);
+    free(c->ca_pem);
+    free(c->token);
+    memset(c, 0, sizeof *c);
+    c->struct_size = sz;
+}
+
+void hoist_registry_credentials_clear(hoist_registry_credentials *c)
+{
+    if (!c)
+        return;
+    size_t sz = c->struct_size;
+    free(c->endpoint);
+    free(c->repository);
+    free(c->username);
+    free(c->password);
+    memset(c, 0, sizeof *c);
+    c->struct_size = sz;
+}
+
+void hoist_db_connection_clear(hoist_db_connection *c)
+{
+    if (!c)
+        return;
+    size_t sz = c->struct_size;
+    free(c->host);
+    free(c->user);
+    free(c->password);
+    free(c->database);
+    memset(c, 0, sizeof *c);
+    c->struct_size = sz;
+}

@@ -3,3 +3,4 @@
 libhoist_la_SOURCES += \
 	libhoist/oci.c libhoist/oci.h \
 	libhoist/registry.c libhoist/registry.h
+libhoist_la_SOURCES += libhoist/imagexec.c libhoist/imagexec.h

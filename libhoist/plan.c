@@ -232,10 +232,7 @@ json_t *hoist_app_env(hoist_env_run *er, const hoist_node *n, char **err)
             free(ed);
             free(up);
         }
-        free(c.host);
-        free(c.user);
-        free(c.password);
-        free(c.database);
+        hoist_db_connection_clear(&c);
         if (st != HOIST_OK) {
             json_decref(env);
             return NULL;

@@ -14,6 +14,9 @@
  *   fail:       { "<kind>/<name>": "quota"|"invalid"|"auth"|"transient" }
  *   offer:      [ "network", "cluster", "registry", "database", "app" ] which
  *               ops tables to offer (default: all), to model other clouds
+ *   registry:   { endpoint, username, password } a real registry whose
+ *               credentials the registry op hands out (repository
+ *               "<project>/<app>"), so image pushes can be tested
  *
  * Files in the cloud directory besides the objects:
  *   creates.log  "<kind>/<name> <id>" per creation (the id tells a real second
@@ -40,6 +43,7 @@ typedef struct null_prov {
     long polls;
     json_t *fail;
     json_t *latency;
+    json_t *registry;
     hoist_provider_ops ops; /* per instance: `offer:` chooses the tables */
 } null_prov;
 
@@ -315,6 +319,32 @@ static hoist_status null_cluster_credentials(void *vp, hoist_ctx *ctx, const hoi
     return out->endpoint && out->token ? HOIST_OK : HOIST_E_INTERNAL;
 }
 
+static char *null_dup(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? strdup(s) : NULL;
+}
+
+static hoist_status null_registry_credentials(void *vp, hoist_ctx *ctx, const hoist_resource *r,
+                                              hoist_registry_credentials *out)
+{
+    null_prov *p = vp;
+    if (!json_string_value(json_object_get(p->registry, "endpoint")))
+        return p->host->fail(ctx, HOIST_E_UNSUPPORTED,
+                             "no registry configured: set `registry: {endpoint, username, "
+                             "password}` in the environment");
+    size_t n = strlen(r->project) + strlen(r->name) + 2;
+    out->repository = malloc(n);
+    if (out->repository)
+        snprintf(out->repository, n, "%s/%s", r->project, r->name);
+    out->endpoint = null_dup(p->registry, "endpoint");
+    out->username = null_dup(p->registry, "username");
+    out->password = null_dup(p->registry, "password");
+    if (out->password)
+        p->host->secret(ctx, out->password);
+    return out->repository && out->endpoint ? HOIST_OK : HOIST_E_INTERNAL;
+}
+
 static hoist_status null_db_connection(void *vp, hoist_ctx *ctx, const hoist_resource *r,
                                        hoist_db_connection *out)
 {
@@ -340,7 +370,7 @@ static const hoist_cluster_ops null_cluster = {
 static const hoist_registry_ops null_registry = {
     .struct_size = sizeof null_registry,
     .ensure = null_registry_ensure, .observe = null_registry_observe,
-    .destroy = null_registry_destroy,
+    .destroy = null_registry_destroy, .credentials = null_registry_credentials,
 };
 static const hoist_database_ops null_database = {
     .struct_size = sizeof null_database,
@@ -383,6 +413,7 @@ static hoist_status null_init(const hoist_host *host, hoist_ctx *ctx, json_t *se
     p->polls = (long)json_integer_value(json_object_get(settings, "polls"));
     p->fail = json_incref(json_object_get(settings, "fail"));
     p->latency = json_incref(json_object_get(settings, "latency"));
+    p->registry = json_incref(json_object_get(settings, "registry"));
     json_t *offer = json_object_get(settings, "offer");
     p->ops = (hoist_provider_ops){
         .struct_size = sizeof p->ops,
@@ -404,6 +435,7 @@ static void null_fini(void *vp)
         return;
     json_decref(p->fail);
     json_decref(p->latency);
+    json_decref(p->registry);
     free(p->dir);
     free(p);
 }

@@ -1,6 +1,7 @@
 /* main.c - the hoist command line: option parsing and dispatch. */
 #include "autoconfig.h"
 #include "cli.h"
+#include "imagexec.h"
 #include "util.h"
 #include "log.h"
 
@@ -125,6 +126,8 @@ enum { OPT_PROVIDER_DIR = 256, OPT_TRACE, OPT_PARALLELISM, OPT_LOCK_TIMEOUT, OPT
 
 int main(int argc, char **argv)
 {
+    /* The pipeline's executors beyond the driver's own operations. */
+    hoist_image_executor_register();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
