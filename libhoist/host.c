@@ -72,8 +72,10 @@ static void host_secret(hoist_ctx *ctx, const char *value)
     hoist_secret_add(value);
 }
 
-static int host_cancelled(hoist_ctx *ctx)
+int hoist_ctx_cancelled(hoist_ctx *ctx)
 {
+    if (!ctx)
+        return 0;
     if (ctx->cancel && *ctx->cancel)
         return 1;
     return ctx->deadline_ms && hoist_now_ms() > ctx->deadline_ms;
@@ -120,7 +122,7 @@ static const hoist_host host_table = {
     .log = host_log,
     .fail = host_fail,
     .secret = host_secret,
-    .cancelled = host_cancelled,
+    .cancelled = hoist_ctx_cancelled,
     .state_dir = host_state_dir,
     .random_secret = host_random_secret,
 };
