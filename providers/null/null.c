@@ -106,8 +106,9 @@ static hoist_status null_ensure_kind(const char *kind, void *vp, hoist_ctx *ctx,
     json_t *obj = json_load_file(path, 0, NULL);
     if (!obj) {
         /* Not there: create it.  creates.log is the cloud's audit trail. */
-        char id[64];
-        snprintf(id, sizeof id, "%s-%ld-%ld", kind, (long)time(NULL), (long)getpid());
+        /* The name keeps ids unique among objects made in the same second. */
+        char id[320];
+        snprintf(id, sizeof id, "%s-%s-%ld-%ld", kind, r->name, (long)time(NULL), (long)getpid());
         obj = json_pack("{s:s,s:s,s:O,s:I}", "id", id, "name", r->name, "spec", r->spec, "polls",
                         (json_int_t)p->polls);
         if (null_write(path, obj) != 0) {
