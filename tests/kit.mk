@@ -47,3 +47,6 @@ tests_check_conformance_LDADD = $(TEST_LIBS)
 # it runs the tool: build it first
 EXTRA_tests_check_conformance_DEPENDENCIES = tools/hoist-conformance/hoist-conformance
 endif
+
+TESTS += tests/kit_outoftree.sh
+EXTRA_DIST += tests/kit_outoftree.sh tests/broken/broken.c
