@@ -14,6 +14,7 @@
 #include "loader.h"
 #include "log.h"
 #include "util.h"
+#include <hoist/providertest.h>
 
 #include <errno.h>
 #include <ftw.h>
@@ -79,17 +80,9 @@ static void hc_call_clear(hc_call *x)
 
 static const char *verdicts[] = {"PASS", "FAIL", "SKIP"};
 
-/* The status as the headers and hoist-provider(7) spell it. */
-static const char *hc_code(hoist_status st)
-{
-    static const char *names[] = {"HOIST_E_CANCELLED", "HOIST_E_INTERNAL",  "HOIST_E_UNSUPPORTED",
-                                  "HOIST_E_TRANSIENT", "HOIST_E_QUOTA",     "HOIST_E_CONFLICT",
-                                  "HOIST_E_INVALID",   "HOIST_E_AUTH",      "HOIST_E_NOTFOUND",
-                                  "HOIST_OK",          "HOIST_PENDING"};
-    if (st < HOIST_E_CANCELLED || st > HOIST_PENDING)
-        return "an unknown status";
-    return names[st - HOIST_E_CANCELLED];
-}
+/* The status as the headers and hoist-provider(7) spell it (shared with
+ * libhoist-providertest, which driver authors' unit tests use). */
+#define hc_code(st) hpt_status_name(st)
 
 /* One report line.  The message may quote the driver, so it is redacted. */
 static void hc_report(hc *c, int v, const char *check, const char *fmt, ...)
