@@ -101,9 +101,8 @@ environments:
   dev: { provider: example, dir: "$tmp/cloud", pending_polls: 1 }
 databases:
   - { name: main, engine: postgresql, mode: managed }
-applications:
-  - { name: api, image: "registry.invalid/api:1", port: 3000 }
 YML
+# No application: running apps is the Kubernetes executor's job, not the driver's.
 step "hoist validate with provider: example" "$hoist" validate
 
 if "$hoist" help deploy >/dev/null 2>&1; then
