@@ -54,6 +54,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(url.query)
         scopes = query.get("scope", [])
         sys.stderr.write("token %s\n" % " ".join(scopes))
+        sys.stderr.flush()
         auth = self.headers.get("Authorization", "")
         user = None
         if auth.startswith("Basic "):
