@@ -119,7 +119,7 @@ static void diags_move_sorted(hoist_diags *src, hoist_diags *dst)
         t[i].d = src->v[i];
         t[i].seq = i;
     }
-    qsort(t, src->n, sizeof *t, diag_cmp);
+    hoist_sort(t, src->n, sizeof *t, diag_cmp);
     if (dst->n + src->n > dst->cap) {
         dst->cap = dst->n + src->n;
         dst->v = hoist_xrealloc(dst->v, dst->cap * sizeof *dst->v);

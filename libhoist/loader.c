@@ -368,7 +368,7 @@ char **hoist_loader_list(hoist_loader *l)
         }
         closedir(d);
     }
-    qsort(v, n, sizeof *v, cmp_str);
+    hoist_sort(v, n, sizeof *v, cmp_str);
     return v;
 }
 

@@ -275,7 +275,7 @@ static hoist_status walk(hoist_ctx *ctx, const char *root, const char *rel,
         names[nn++] = hoist_xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, nn, sizeof *names, cmp_names);
+    hoist_sort(names, nn, sizeof *names, cmp_names);
     for (size_t i = 0; i < nn && st == HOIST_OK; i++) {
         char *r = *rel ? hoist_xasprintf("%s/%s", rel, names[i]) : hoist_xstrdup(names[i]);
         char *full = hoist_xasprintf("%s/%s", root, r);

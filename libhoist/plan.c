@@ -516,7 +516,7 @@ hoist_plan *hoist_plan_build(hoist_env_run *er, hoist_plan_mode mode, int observ
         }
     /* Graph items keep graph order (indices match nodes); orphans sorted. */
     size_t first_orphan = mode == HOIST_PLAN_DEPLOY ? er->g->n : 0;
-    qsort(p->items + first_orphan, p->n - first_orphan, sizeof *p->items, cmp_items);
+    hoist_sort(p->items + first_orphan, p->n - first_orphan, sizeof *p->items, cmp_items);
     return p;
 }
 

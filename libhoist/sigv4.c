@@ -340,7 +340,7 @@ int hoist_sigv4_sign(const hoist_sigv4_spec *spec, const hoist_sigv4_input *in,
             kvs_add(&extra, hoist_xstrdup("x-amz-content-sha256"), hoist_xstrdup(payload));
         }
     }
-    qsort(hdr.v, hdr.n, sizeof *hdr.v, kv_cmp_header);
+    hoist_sort(hdr.v, hdr.n, sizeof *hdr.v, kv_cmp_header);
     hoist_buf canon_hdrs = {0}, sh = {0};
     for (size_t i = 0; i < hdr.n; i++) {
         if (i && !strcmp(hdr.v[i].k, hdr.v[i - 1].k)) {
@@ -374,7 +374,7 @@ int hoist_sigv4_sign(const hoist_sigv4_spec *spec, const hoist_sigv4_input *in,
         free(cred);
         free(exp);
     }
-    qsort(qry.v, qry.n, sizeof *qry.v, kv_cmp_query);
+    hoist_sort(qry.v, qry.n, sizeof *qry.v, kv_cmp_query);
     hoist_buf cq = {0};
     for (size_t i = 0; i < qry.n; i++)
         hoist_buf_printf(&cq, "%s%s=%s", i ? "&" : "", qry.v[i].k, qry.v[i].v);

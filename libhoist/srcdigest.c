@@ -92,7 +92,7 @@ static int walk(EVP_MD_CTX *md, const ignore_set *ig, const char *root, const ch
         names[n++] = hoist_xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    hoist_sort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
         char *crel = *rel ? hoist_xasprintf("%s/%s", rel, names[i]) : hoist_xstrdup(names[i]);
         char *cpath = hoist_xasprintf("%s/%s", root, crel);

@@ -192,3 +192,9 @@ void hoist_sha256_hex(const void *p, size_t len, char hex[65])
         sprintf(hex + 2 * i, "%02x", md[i]);
     hex[64] = '\0';
 }
+
+void hoist_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
