@@ -35,3 +35,10 @@ scw_api_get() {
     done
     return 1
 }
+
+# check_or DESCRIPTION ON_FAILURE COMMAND...: like check, and eval ON_FAILURE
+# (a diag) when COMMAND fails.
+check_or() {
+    _d=$1 _f=$2; shift 2
+    if "$@"; then ok "$_d"; else not_ok "$_d"; eval "$_f"; fi
+}

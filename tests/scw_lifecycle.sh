@@ -19,7 +19,7 @@ show() { diag "$(sed 's/^/  /' "$SIM_TMP/$1.out" "$SIM_TMP/$1.err" | tail -n 30)
 
 scw_run deploy
 rc=$?
-check "deploy converges (every resource READY) under faults" test $rc = 0 || show deploy
+check_or "deploy converges (every resource READY) under faults" 'show deploy' test $rc = 0
 for k in network/network cluster/cluster registry/api database/main; do
     check "deploy: $k READY" grep -q "^RESULT $k ok$" "$SIM_TMP/deploy.out"
 done
@@ -56,23 +56,23 @@ check "app user has all privileges on its database" test \
     "$(scw_api_get "/rdb/v1/regions/fr-par/instances/$DB/privileges" | jq -r '.privileges[] | "\(.user_name) \(.database_name) \(.permission)"')" = "main_app main all"
 
 scw_run status
-check "status: every resource observed READY" test $? = 0 || show status
+check_or "status: every resource observed READY" 'show status' test $? = 0
 
 before=$(scw_mutations)
 scw_run deploy
-check "deploy again converges" test $? = 0 || show deploy
+check_or "deploy again converges" 'show deploy' test $? = 0
 after=$(scw_mutations)
 check "deploy again made ZERO mutating calls ($before -> $after)" test "$before" = "$after"
 
 scw_run destroy
-check "destroy converges under faults" test $? = 0 || show destroy
+check_or "destroy converges under faults" 'show destroy' test $? = 0
 check "state is empty after destroy" test "$(jq 'length' "$SCW_STATE")" = 0
 scw_run destroy
 check "destroy again is a no-op (all gone)" test $? = 0
 
 sleep 0.4 # let the last 'deleting' objects finish leaving
 LEFT=$(sim_get /_sim/resources | jq '[.resources[] | select(.cloud=="scw")] | length')
-check "zero leftovers on the sim" test "$LEFT" = 0 || diag "$(sim_get /_sim/resources)"
+check_or "zero leftovers on the sim" 'diag "$(sim_get /_sim/resources)"' test "$LEFT" = 0
 DUPS=$(sim_get /_sim/creations | jq -c '[.creations[] | select(.cloud=="scw" and .count > 1)]')
 check "zero duplicate creations" test "$DUPS" = "[]"
 N=$(sim_get /_sim/creations | jq '[.creations[] | select(.cloud=="scw")] | length')

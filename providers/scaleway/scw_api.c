@@ -246,6 +246,8 @@ hoist_status scw_get_recorded(scw_prov *p, hoist_ctx *ctx, json_t *recorded, con
 {
     const char *id = scw_str(recorded, id_key);
     *out = NULL;
+    if (json_is_true(json_object_get(recorded, "deleting")))
+        return HOIST_OK; /* see scw_delete */
     if (!id || !*id)
         return HOIST_OK;
     char *path = scw_xasprintf("%s/%s", path_prefix, id);
@@ -358,18 +360,26 @@ hoist_status scw_delete(scw_prov *p, hoist_ctx *ctx, const char *path, json_t *o
                         hoist_result *out, const char *phase)
 {
     const char *status = scw_str(obj, "status");
-    json_t *again = NULL;
+    json_t *ans = NULL;
     hoist_status st = HOIST_OK;
     /* already leaving: asking again would only earn a transient_state answer */
     if (!status || strcmp(status, "deleting") != 0)
-        st = scw_call(p, ctx, "DELETE", path, NULL, SCW_QUIET_BUSY, NULL);
+        st = scw_call(p, ctx, "DELETE", path, NULL, SCW_QUIET_BUSY, &ans);
     if (st == HOIST_E_NOTFOUND)
-        return HOIST_OK;
-    if (st != HOIST_OK && st != HOIST_E_CONFLICT)
+        st = HOIST_OK;
+    else if (st == HOIST_OK && ans && (status = scw_str(ans, "status")) && strcmp(status, "deleted"))
+        st = HOIST_PENDING; /* 200 with the object, now "deleting" (204: gone at once) */
+    else if (st == HOIST_OK && !ans && obj && scw_str(obj, "status") &&
+             !strcmp(scw_str(obj, "status"), "deleting"))
+        st = HOIST_PENDING;
+    else if (st == HOIST_E_CONFLICT)
+        st = HOIST_PENDING;
+    json_decref(ans);
+    if (st != HOIST_PENDING)
         return st;
-    st = scw_call(p, ctx, "GET", path, NULL, 0, &again);
-    json_decref(again);
-    if (st == HOIST_E_NOTFOUND)
-        return HOIST_OK;
-    return st == HOIST_OK ? scw_pending(p, out, phase) : st;
+    /* From now on the object is found by name (a list answers 200 with it
+       or without it), never by a recorded id that would answer 404. */
+    json_decref(out->outputs);
+    out->outputs = json_pack("{s:b}", "deleting", 1);
+    return scw_pending(p, out, phase);
 }

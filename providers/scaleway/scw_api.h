@@ -83,11 +83,13 @@ hoist_status scw_locate(scw_prov *p, hoist_ctx *ctx, json_t *recorded, const cha
                         const char *extra_query, json_t **out);
 
 /*
- * scw_delete - delete the object @obj (borrowed, as last read) at @path and
- * check whether it is gone: HOIST_OK when gone (404), HOIST_PENDING (with
- * @phase in @out) while it still answers, including when the cloud says it
- * is busy (409/412/transient_state); otherwise the reported error.  An
- * object already "deleting" is not asked twice.
+ * scw_delete - delete the object @obj (borrowed, as last read) at @path:
+ * HOIST_OK when gone (204, or 404), HOIST_PENDING (with @phase and outputs
+ * {"deleting": true} in @out) while it is leaving or the cloud says it is
+ * busy (409/412/transient_state); otherwise the reported error.  An object
+ * already "deleting" is not asked twice.  Recorded outputs with "deleting"
+ * make scw_get_recorded skip the id, so later calls look the object up by
+ * name in a list instead of earning a 404.
  */
 hoist_status scw_delete(scw_prov *p, hoist_ctx *ctx, const char *path, json_t *obj,
                         hoist_result *out, const char *phase);

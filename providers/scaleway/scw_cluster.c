@@ -322,23 +322,8 @@ static hoist_status scw_cluster_destroy(void *prov, hoist_ctx *ctx, const hoist_
         goto cleanup;
     /* with_additional_resources: the volumes and load balancers Kubernetes
        made for this cluster go with it, so nothing billable is left behind */
-    path = scw_xasprintf("%s/clusters/%s", base, scw_str(cl, "id"));
-    char *del = scw_xasprintf("%s?with_additional_resources=true", path);
-    const char *cs = scw_str(cl, "status");
-    if (!cs || strcmp(cs, "deleting") != 0) {
-        st = scw_call(p, ctx, "DELETE", del, NULL, SCW_QUIET_BUSY, NULL);
-        if (st == HOIST_E_NOTFOUND || st == HOIST_E_CONFLICT)
-            st = HOIST_OK;
-    }
-    free(del);
-    if (st == HOIST_OK) {
-        json_decref(cl);
-        cl = NULL;
-        /* a deleting cluster is not asked twice; scw_delete only polls it */
-        json_t *deleting = json_pack("{s:s}", "status", "deleting");
-        st = scw_delete(p, ctx, path, deleting, out, "deleting the cluster");
-        json_decref(deleting);
-    }
+    path = scw_xasprintf("%s/clusters/%s?with_additional_resources=true", base, scw_str(cl, "id"));
+    st = scw_delete(p, ctx, path, cl, out, "deleting the cluster");
 cleanup:
     json_decref(cl);
     free(base);
