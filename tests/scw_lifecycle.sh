@@ -74,7 +74,7 @@ sleep 0.4 # let the last 'deleting' objects finish leaving
 LEFT=$(sim_get /_sim/resources | jq '[.resources[] | select(.cloud=="scw")] | length')
 check_or "zero leftovers on the sim" 'diag "$(sim_get /_sim/resources)"' test "$LEFT" = 0
 DUPS=$(sim_get /_sim/creations | jq -c '[.creations[] | select(.cloud=="scw" and .count > 1)]')
-check "zero duplicate creations" test "$DUPS" = "[]"
+check_or "zero duplicate creations" 'diag "$DUPS"' test "$DUPS" = "[]"
 N=$(sim_get /_sim/creations | jq '[.creations[] | select(.cloud=="scw")] | length')
 check "every kind was created once (vpc, pn, cluster, pool, namespace, instance, db, user: $N)" test "$N" -ge 8
 diag "destroy: $(grep -c 'transient' "$SIM_TMP/destroy.err") transient failures retried"

@@ -189,7 +189,10 @@ static hoist_status scw_db_members(scw_prov *p, hoist_ctx *ctx, const char *ipat
     hoist_status st = scw_find(p, ctx, dbs, "databases", w->dbname, NULL, NULL, 0, &found);
     if (st == HOIST_OK && !found) {
         body = json_pack("{s:s}", "name", w->dbname);
-        st = scw_call(p, ctx, "POST", dbs, body, 0, &ans);
+        /* 409: a repeated POST (answer lost) already made it; names are ours */
+        st = scw_call(p, ctx, "POST", dbs, body, SCW_QUIET_BUSY, &ans);
+        if (st == HOIST_E_CONFLICT)
+            st = HOIST_OK;
         json_decref(body);
         json_decref(ans);
         body = ans = NULL;
@@ -203,7 +206,9 @@ static hoist_status scw_db_members(scw_prov *p, hoist_ctx *ctx, const char *ipat
     if (!found) {
         body = json_pack("{s:s,s:s,s:b}", "name", w->user, "password",
                          scw_str(secrets, "password"), "is_admin", 0);
-        st = scw_call(p, ctx, "POST", users, body, 0, &ans);
+        st = scw_call(p, ctx, "POST", users, body, SCW_QUIET_BUSY, &ans);
+        if (st == HOIST_E_CONFLICT)
+            st = HOIST_OK;
         json_decref(body);
         json_decref(ans);
         body = ans = NULL;
