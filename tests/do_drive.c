@@ -254,10 +254,19 @@ static int creds(hoist_driver *d, const char *project, const char *env, json_t *
                                 .name = pick[i]->name, .spec = pick[i]->spec, .needs = needs,
                                 .recorded = recs[i]};
     }
+    /* Each retried on E_TRANSIENT, as the executors that use them would. */
+#define RETRY(var, expr)                                                                          \
+    for (int t_ = 0; t_ < 60; t_++) {                                                             \
+        hoist_ctx_cleanup(&ctx);                                                                  \
+        hoist_ctx_init(&ctx, d, "credentials");                                                   \
+        if ((var = (expr)) != HOIST_E_TRANSIENT)                                                  \
+            break;                                                                                \
+    }
     hoist_ctx_init(&ctx, d, "credentials");
-    s1 = d->ops->cluster->credentials(d->prov, &ctx, &r[0], &kc);
-    s2 = d->ops->registry->credentials(d->prov, &ctx, &r[1], &rc);
-    s3 = d->ops->database->connection(d->prov, &ctx, &r[2], &dc);
+    RETRY(s1, d->ops->cluster->credentials(d->prov, &ctx, &r[0], &kc));
+    RETRY(s2, d->ops->registry->credentials(d->prov, &ctx, &r[1], &rc));
+    RETRY(s3, d->ops->database->connection(d->prov, &ctx, &r[2], &dc));
+#undef RETRY
     json_t *o = json_pack(
         "{s:{s:s,s:s?,s:s?,s:i,s:b,s:I},s:{s:s,s:s?,s:s?,s:s?,s:i,s:I},"
         "s:{s:s,s:s?,s:i,s:s?,s:s?,s:i,s:b}}",
