@@ -795,7 +795,7 @@ static void load_env(cfg_ctx *c, const ynode *key, const ynode *val, hoist_env_c
         snprintf(what, sizeof what, "'provider' of environment '%s'", e->name);
         e->provider = get_text(c, p, what);
         e->provider_loc = node_loc(c, p);
-        if (e->provider && c->exists && !c->exists(e->provider, c->exists_arg))
+        if (e->provider && c->exists && !c->exists(e->name, e->provider, c->exists_arg))
             err(c, p, "provider '%.60s' of environment '%s' is not installed; run 'hoist "
                 "providers' to list the installed drivers", e->provider, e->name);
         if (e->provider)

@@ -12,16 +12,6 @@
 #define ALGO "AWS4-HMAC-SHA256"
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-void hoist_sha256_hex(const void *p, size_t len, char hex[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(p, len, md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        sprintf(hex + 2 * i, "%02x", md[i]);
-    hex[64] = '\0';
-}
-
 static void hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
 {
     unsigned int n = 32;

@@ -61,7 +61,5 @@ char *hoist_eks_token(const hoist_sigv4_spec *spec, const char *cluster, const c
 struct hoist_buf;
 void hoist_uri_encode(struct hoist_buf *b, const char *s, size_t len, int keep_slash);
 
-/* Lowercase hex SHA-256 of @len bytes into @hex (65 bytes). */
-void hoist_sha256_hex(const void *p, size_t len, char hex[65]);
 
 #endif

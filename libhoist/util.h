@@ -34,6 +34,9 @@ void hoist_buf_free(hoist_buf *b);
 /* Edit distance, for "did you mean" suggestions. */
 size_t hoist_levenshtein(const char *a, const char *b);
 
+/* Lower-case hex SHA-256 of @p into @hex (65 bytes, NUL-terminated). */
+void hoist_sha256_hex(const void *p, size_t len, char hex[65]);
+
 /* Monotonic milliseconds, and wall-clock Unix seconds. */
 long long hoist_now_ms(void);
 

@@ -23,3 +23,10 @@ tests_sigv4_tool_SOURCES = tests/sigv4_tool.c
 tests_sigv4_tool_LDADD = libhoist.la $(JANSSON_LIBS)
 TESTS += tests/sigv4_botocore.sh
 EXTRA_DIST += tests/sigv4_botocore.sh tests/sigv4_botocore.py
+
+# Benchmark (not run by make check): bench/http_reuse [N].
+noinst_PROGRAMS += bench/http_reuse
+bench_http_reuse_SOURCES = bench/http_reuse.c
+bench_http_reuse_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
+bench_http_reuse_LDADD = libhoist.la $(MHD_LIBS) $(JANSSON_LIBS) -lpthread
+EXTRA_DIST += bench/README.md

@@ -25,6 +25,7 @@ typedef struct cli_opts {
     int parallelism;          /* --parallelism, default 8 */
     double lock_timeout;      /* --lock-timeout seconds */
     const char *format;       /* --format (graph) */
+    const char *registry;     /* --registry URL (build --push) */
     char **args;              /* remaining positional arguments */
     int nargs;
 } cli_opts;
@@ -43,5 +44,17 @@ const hoist_env_cfg *cli_env(cli_opts *o, const hoist_config *cfg);
 
 int cmd_providers(cli_opts *o);
 int cmd_validate(cli_opts *o);
+int cmd_build(cli_opts *o);
+
+/* cmd_pipeline.c: commands acting on one environment, and their help texts. */
+int cmd_plan(cli_opts *o);
+int cmd_deploy(cli_opts *o);
+int cmd_destroy(cli_opts *o);
+int cmd_status(cli_opts *o);
+int cmd_pause(cli_opts *o);
+int cmd_graph(cli_opts *o);
+int cmd_logs(cli_opts *o);
+extern const char cli_help_plan[], cli_help_deploy[], cli_help_destroy[], cli_help_status[],
+    cli_help_pause[], cli_help_graph[], cli_help_logs[];
 
 #endif

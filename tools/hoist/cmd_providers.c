@@ -7,15 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int exists_cb(const char *name, void *arg)
+typedef struct exists_arg {
+    hoist_loader *l;
+    const char *env; /* only this environment's driver must exist; NULL: all */
+} exists_arg;
+
+static int exists_cb(const char *env, const char *provider, void *arg)
 {
-    return hoist_loader_exists(arg, name);
+    const exists_arg *a = arg;
+    if (a->env && strcmp(a->env, env) != 0)
+        return 1;
+    return hoist_loader_exists(a->l, provider);
 }
 
 hoist_config *cli_load_config(cli_opts *o, hoist_loader *l)
 {
     hoist_diags d = {0};
-    hoist_config *cfg = hoist_config_load(o->file, l ? exists_cb : NULL, l, &d);
+    exists_arg a = {.l = l, .env = o->env};
+    hoist_config *cfg = hoist_config_load(o->file, l ? exists_cb : NULL, &a, &d);
     hoist_diags_print(&d, stderr);
     if (!cfg && d.n)
         fprintf(stderr, "hoist: %s: %zu error%s; nothing was changed\n", o->file, d.n,
