@@ -79,4 +79,24 @@ check "plain http is refused off loopback" grep -q 'ensure network/network: inva
 [ $? -eq 0 ] || diag "$(cat "$SIM_TMP/plain.out")"
 check "no VPC was created by the failed runs" test "$(curl -s "$SIM_URL/_sim/resources" | jq '[.resources[] | select(.type == "vpc")] | length')" = 0
 
+# The real pipeline (hoist deploy/status/destroy) on a graph it can run
+# today without image and kube executors: network and a managed database.
+mkdir -p "$SIM_TMP/proj"
+cat >"$SIM_TMP/proj/hoist.yml" <<EOF
+project: shop
+environments:
+  staging: { provider: digitalocean, region: fra1, endpoint: "$SIM_URL", poll_ms: 100 }
+databases:
+  - { name: main, engine: postgresql, version: "16", mode: managed, size: small }
+EOF
+(cd "$SIM_TMP/proj" && "$HOIST" deploy -e staging --yes) >"$SIM_TMP/hd.out" 2>&1
+check "hoist deploy with the digitalocean driver" test $? -eq 0
+[ $? -eq 0 ] || diag "$(tail -15 "$SIM_TMP/hd.out")"
+(cd "$SIM_TMP/proj" && "$HOIST" status -e staging) >"$SIM_TMP/hs.out" 2>&1
+check "hoist status: both resources ready and in sync" test "$(grep -c 'ready *ready *in sync' "$SIM_TMP/hs.out")" = 2
+(cd "$SIM_TMP/proj" && "$HOIST" destroy -e staging --yes) >"$SIM_TMP/hx.out" 2>&1
+check "hoist destroy" test $? -eq 0
+# (the registry left is the one the xx9 run above created; no app here owns it)
+check "hoist destroy left no VPC and no database" test "$(curl -s "$SIM_URL/_sim/resources" | jq '[.resources[] | select(.type == "vpc" or .type == "database")] | length')" = 0
+
 done_testing
