@@ -17,6 +17,7 @@
 #include "host.h"
 #include "http.h"
 #include "loader.h"
+#include "log.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -298,6 +299,9 @@ int main(int argc, char **argv)
 {
     const char *project = "shop", *env = "staging", *settings_s = "{}", *state_path = NULL;
     const char *state_dir = NULL, *cmd = NULL;
+    /* The transport's retries are logged at debug level: tests grep them. */
+    if (getenv("HOIST_TEST_DEBUG"))
+        hoist_log_set_level(HOIST_LOG_DEBUG_);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--project") && i + 1 < argc)
             project = argv[++i];
