@@ -14,6 +14,9 @@
  *   fail:       { "<kind>/<name>": "quota"|"invalid"|"auth"|"transient" }
  *   offer:      [ "network", "cluster", "registry", "database", "app" ] which
  *               ops tables to offer (default: all), to model other clouds
+ *   cluster_credentials: { endpoint, token, ca_pem } what the cluster's
+ *               credentials op hands out (default: an unreachable endpoint),
+ *               e.g. a hoist-sim cluster's Kubernetes API for the kube executor
  *
  * Files in the cloud directory besides the objects:
  *   creates.log  "<kind>/<name> <id>" per creation (the id tells a real second
@@ -40,6 +43,7 @@ typedef struct null_prov {
     long polls;
     json_t *fail;
     json_t *latency;
+    json_t *kube; /* cluster_credentials */
     hoist_provider_ops ops; /* per instance: `offer:` chooses the tables */
 } null_prov;
 
@@ -307,12 +311,17 @@ static hoist_status null_app_logs(void *vp, hoist_ctx *ctx, const hoist_resource
 static hoist_status null_cluster_credentials(void *vp, hoist_ctx *ctx, const hoist_resource *r,
                                              hoist_cluster_credentials *out)
 {
-    (void)vp;
-    (void)ctx;
+    null_prov *p = vp;
     (void)r;
-    out->endpoint = strdup("https://127.0.0.1:1");
-    out->token = strdup("null-cluster-token");
-    return out->endpoint && out->token ? HOIST_OK : HOIST_E_INTERNAL;
+    const char *ep = json_string_value(json_object_get(p->kube, "endpoint"));
+    const char *tok = json_string_value(json_object_get(p->kube, "token"));
+    const char *ca = json_string_value(json_object_get(p->kube, "ca_pem"));
+    out->endpoint = strdup(ep ? ep : "https://127.0.0.1:1");
+    out->token = strdup(tok ? tok : "null-cluster-token");
+    out->ca_pem = ca ? strdup(ca) : NULL;
+    if (!out->endpoint || !out->token)
+        return p->host->fail(ctx, HOIST_E_INTERNAL, "out of memory");
+    return HOIST_OK;
 }
 
 static hoist_status null_db_connection(void *vp, hoist_ctx *ctx, const hoist_resource *r,
@@ -383,6 +392,7 @@ static hoist_status null_init(const hoist_host *host, hoist_ctx *ctx, json_t *se
     p->polls = (long)json_integer_value(json_object_get(settings, "polls"));
     p->fail = json_incref(json_object_get(settings, "fail"));
     p->latency = json_incref(json_object_get(settings, "latency"));
+    p->kube = json_incref(json_object_get(settings, "cluster_credentials"));
     json_t *offer = json_object_get(settings, "offer");
     p->ops = (hoist_provider_ops){
         .struct_size = sizeof p->ops,
@@ -404,6 +414,7 @@ static void null_fini(void *vp)
         return;
     json_decref(p->fail);
     json_decref(p->latency);
+    json_decref(p->kube);
     free(p->dir);
     free(p);
 }
