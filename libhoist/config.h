@@ -74,8 +74,9 @@ typedef struct hoist_config {
 
 /* One diagnostic: "file:line:col: message". */
 typedef struct hoist_diag {
-    hoist_loc loc;
-    char *message;
+    hoist_loc loc;     /* loc.file points at @file */
+    char *message;     /* owned; registered secrets already redacted */
+    char *file;        /* owned copy of the file name: diagnostics outlive the model */
 } hoist_diag;
 
 typedef struct hoist_diags {

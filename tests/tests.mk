@@ -18,4 +18,4 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 TEST_LIBS = libhoist.la $(CHECK_LIBS) $(JANSSON_LIBS)
 
 noinst_HEADERS += tests/testutil.h
-EXTRA_DIST += tests/lib.sh
+EXTRA_DIST += tests/lib.sh build-aux/tap-driver.sh
