@@ -666,9 +666,11 @@ static json_t *kube_table(const kube_type *t, json_t *items, long long rv)
     json_t *cols = json_array(), *rows = json_array(), *obj;
     size_t i;
     char age[32], rvs[32];
+    /* format "name" marks the column kubectl prefixes with kind/ for several types */
 #define COL(n, ty) json_array_append_new(cols, json_pack("{s:s,s:s,s:s,s:s,s:i}", "name", n, \
-                                                         "type", ty, "format", "", "description", \
-                                                         n, "priority", 0))
+                                                         "type", ty, "format", \
+                                                         strcmp(n, "Name") ? "" : "name", \
+                                                         "description", n, "priority", 0))
     COL("Name", "string");
     if (t == &kube_types[KT_PODS]) {
         COL("Ready", "string");

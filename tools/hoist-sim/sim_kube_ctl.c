@@ -474,7 +474,8 @@ static sim_res *make_pod(const char *cluster, json_t *owner, json_t *tmpl, const
     json_object_set_new(meta, "name", json_string(name));
     json_object_set(meta, "namespace", json_object_get(json_object_get(owner, "metadata"), "namespace"));
     json_object_set_new(meta, "ownerReferences", owner_ref(owner));
-    json_t *pod = json_pack("{s:o,s:O}", "metadata", meta, "spec", json_object_get(tmpl, "spec"));
+    json_t *pod = json_pack("{s:o,s:o}", "metadata", meta, "spec",
+                            json_deep_copy(json_object_get(tmpl, "spec")));
     json_object_set_new(json_object_get(pod, "spec"), "nodeName", json_string(KUBE_NODE));
     kube_defaults(&kube_types[KT_PODS], pod, NULL);
     return kube_obj_new(&kube_types[KT_PODS], cluster, pod);
