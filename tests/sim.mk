@@ -2,3 +2,7 @@
 # and the simulator's own behaviour (faults, admin API, persistence).
 TESTS += tests/sim_prism.sh tests/sim_faults.sh
 EXTRA_DIST += tests/sim_prism.sh tests/sim_faults.sh tests/sim_lib.sh
+# hoist-sim's Kubernetes API (tools/hoist-sim/sim_kube*.c)
+TESTS += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh
+EXTRA_DIST += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh tests/sim_kube_lib.sh \
+	tests/sim_kube_tls.py
