@@ -2,9 +2,14 @@
 # kube_deploy.sh - hoist deploy of apps and a container PostgreSQL onto
 # hoist-sim's Kubernetes API, with the null driver offering no app ops and
 # handing out the sim cluster's credentials.  Every request hoist makes goes
-# through Stoplight Prism (proxy --errors) loaded with the official
-# Kubernetes documents (merged into one at test time) when HOIST_PRISM and
-# the documents are present.  kubectl 1.33 reads the result back.
+# through Stoplight Prism (proxy) loaded with the official Kubernetes
+# documents (merged into one at test time) when HOIST_PRISM and the
+# documents are present.  Not --errors: Prism 5.14 does not parse YAML
+# request bodies, so it calls every server-side apply body (Content-Type
+# application/apply-patch+yaml, which the API requires) "not an object" and
+# --errors would refuse to forward it.  Prism's log is checked instead: its
+# only findings may be that one and the documented-status warning (the
+# Kubernetes documents list no 404/409 answers).  kubectl 1.33 reads the result back.
 # Checks: deploy, rollouts, zero mutating calls on redeploy (also with the
 # state lost), logs, kubeconfig, pause/resume, a crashing app's reason,
 # destroy leaving nothing.
@@ -39,10 +44,10 @@ json.dump(merged, open(out, "w"))
 EOF
   case $HOIST_PRISM in *.js) PRISM="node $HOIST_PRISM" ;; *) PRISM=$HOIST_PRISM ;; esac
   PPORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  $PRISM proxy --errors -h 127.0.0.1 -p "$PPORT" "$TMP/k8s.json" "$KURL" >"$TMP/prism.log" 2>&1 &
+  $PRISM proxy -h 127.0.0.1 -p "$PPORT" "$TMP/k8s.json" "$KURL" >"$TMP/prism.log" 2>&1 &
   stop_later $!
   for _i in $(seq 1 480); do
-    curl -s -o /dev/null "http://127.0.0.1:$PPORT/version" && break
+    curl -s -o /dev/null "http://127.0.0.1:$PPORT/api/v1/namespaces" && break
     sleep 0.25
   done
   ENDPOINT=http://127.0.0.1:$PPORT
@@ -193,10 +198,17 @@ check "destroy leaves nothing on the cluster (left: $left)" test "$left" = "[]"
 
 # ---- Prism saw every request and found nothing wrong
 if [ -n "$PRISM_LOG" ]; then
-  n=$(grep -c -i "violation" "$PRISM_LOG")
-  check "Prism: zero violations in requests and responses" test "$n" = 0
-  [ "$n" = 0 ] || diag "$(grep -i -m 5 violation "$PRISM_LOG")"
-  check "Prism proxied the requests" grep -q -i "forwarding\|proxy" "$PRISM_LOG"
+  grep 'VALIDATOR' "$PRISM_LOG" | sed 's/^.*VALIDATOR\] *//' >"$TMP/findings"
+  # Allowed: the YAML-body limitation above; the status-code warning; and
+  # hoist-sim's Pod conditions with "lastProbeTime": null (real clusters send
+  # null too, the document says string): a sim finding, reported, not hoist's.
+  grep -v -e 'Request body must be object' -e 'Unable to match the returned status code' \
+    -e 'status\.conditions\.[0-9]*\.lastProbeTime must be string' "$TMP/findings" >"$TMP/bad-findings"
+  grep -q lastProbeTime "$TMP/findings" && diag "hoist-sim finding: Pod conditions carry lastProbeTime null ($(grep -c lastProbeTime "$TMP/findings") times)"
+  check "Prism: zero violations besides the YAML-body limitation ($(wc -l <"$TMP/findings") findings)" test ! -s "$TMP/bad-findings"
+  [ -s "$TMP/bad-findings" ] && diag "$(head -5 "$TMP/bad-findings")"
+  n=$(grep -c 'Forwarding' "$PRISM_LOG")
+  check "Prism proxied every request ($n)" test "$n" -gt 50
 else
   ok "# SKIP Prism not available"
   ok "# SKIP Prism not available"
