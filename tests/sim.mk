@@ -2,3 +2,7 @@
 # and the simulator's own behaviour (faults, admin API, persistence).
 TESTS += tests/sim_prism.sh tests/sim_faults.sh
 EXTRA_DIST += tests/sim_prism.sh tests/sim_faults.sh tests/sim_lib.sh
+# sim_aws.sh: the official AWS CLI against hoist-sim's AWS services.
+SIM_AWS_TESTS = tests/sim_aws.sh
+TESTS += $(SIM_AWS_TESTS)
+EXTRA_DIST += $(SIM_AWS_TESTS)
