@@ -618,6 +618,11 @@ hoist_status hoist_http(hoist_ctx *ctx, const hoist_http_request *req, hoist_htt
         max_attempts = 1;
     int may_retry_sent = !is_mutating(method) || !strcmp(method, "PUT") ||
                          !strcmp(method, "DELETE") || (req->flags & HOIST_HTTP_IDEMPOTENT);
+    /* libcurl silently re-sends a request whose reused connection died
+       before any answer byte; a write that must not be sent twice (a create
+       without a token) therefore gets a connection of its own. */
+    if (!may_retry_sent || (req->flags & HOIST_HTTP_NO_RETRY))
+        reuse = 0;
     CURL *h = thread_handle();
     char errbuf[CURL_ERROR_SIZE];
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NET_ZONES 2
 
@@ -84,7 +85,12 @@ static hoist_status net_describe(net *n, const char *action, const char *set, co
     return st;
 }
 
-/* Find-or-create one EC2 object named @name; *@id gets its id. */
+/*
+ * Find-or-create one EC2 object named @name; *@id gets its id.  A create
+ * that fails transiently (its answer may have been lost) is followed by a
+ * new look-up before any new create, a few times within this call, so a
+ * flaky API converges without waiting for the core's backoff.
+ */
 static hoist_status net_object(net *n, const char *action, const char *set, const char *idf,
                                const char *vpc, const char *name, const char *create,
                                const char *rtype, aws_params *cq, const char *created_path,
@@ -92,33 +98,46 @@ static hoist_status net_object(net *n, const char *action, const char *set, cons
 {
     aws_call c = {0};
     const hoist_xml_node *it;
-    hoist_status st = net_describe(n, action, set, vpc, name, &c, &it);
-    if (st != HOIST_OK)
-        goto cleanup;
-    if (it) {
-        *id = aws_xtext(n->p, it, idf);
-        goto cleanup;
+    hoist_status st = HOIST_OK;
+    size_t base = cq->kv ? json_array_size(cq->kv) : 0;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        if (attempt) {
+            if (n->p->host->cancelled(n->ctx))
+                break;
+            usleep(200000u * (unsigned)attempt);
+        }
+        aws_call_clear(n->p, &c);
+        st = net_describe(n, action, set, vpc, name, &c, &it);
+        if (st != HOIST_OK)
+            break;
+        if (it) {
+            *id = aws_xtext(n->p, it, idf);
+            break;
+        }
+        if (!n->mutate) {
+            n->missing = 1;
+            break;
+        }
+        aws_call_clear(n->p, &c);
+        /* Only CreateRouteTable carries a token; the others are never re-sent
+           by the transport (the look-up above finds them instead). */
+        c.idempotent = strcmp(create, "CreateRouteTable") == 0;
+        while (cq->kv && json_array_size(cq->kv) > base)
+            json_array_remove(cq->kv, json_array_size(cq->kv) - 1);
+        aws_param(cq, "TagSpecification.1.ResourceType", "%s", rtype);
+        aws_param_tags(cq, "TagSpecification.1.Tag", 1, n->r, name);
+        st = aws_query(n->p, n->ctx, "ec2", create, cq, &c);
+        if (st == HOIST_OK) {
+            *id = aws_xtext(n->p, n->p->host->xml_root(c.xml), created_path);
+            if (!*id)
+                st = n->p->host->fail(n->ctx, HOIST_E_INTERNAL, "ec2:%s: no %s in the answer",
+                                      create, created_path);
+            else
+                n->p->host->log(n->ctx, HOIST_LOG_INFO, "created %s %s (%s)", rtype, *id, name);
+        }
+        if (st != HOIST_E_TRANSIENT)
+            break;
     }
-    if (!n->mutate) {
-        n->missing = 1;
-        goto cleanup;
-    }
-    aws_call_clear(n->p, &c);
-    /* Only CreateRouteTable carries a token; the others are not retried by
-       the transport (the next ensure finds them by their tags instead). */
-    c.idempotent = strcmp(create, "CreateRouteTable") == 0;
-    aws_param(cq, "TagSpecification.1.ResourceType", "%s", rtype);
-    aws_param_tags(cq, "TagSpecification.1.Tag", 1, n->r, name);
-    st = aws_query(n->p, n->ctx, "ec2", create, cq, &c);
-    if (st == HOIST_OK) {
-        *id = aws_xtext(n->p, n->p->host->xml_root(c.xml), created_path);
-        if (!*id)
-            st = n->p->host->fail(n->ctx, HOIST_E_INTERNAL, "ec2:%s: no %s in the answer",
-                                  create, created_path);
-        else
-            n->p->host->log(n->ctx, HOIST_LOG_INFO, "created %s %s (%s)", rtype, *id, name);
-    }
-cleanup:
     aws_call_clear(n->p, &c);
     return st;
 }
