@@ -43,6 +43,16 @@ dups() { admin creations | py 'import json,sys; print(sum(1 for c in json.load(s
 mutating() { admin calls | py 'import json,sys; print(sum(c["count"] for c in json.load(sys.stdin)["calls"] if c["mutating"] and c["cloud"] == "aws"))'; }
 left() { admin resources | py 'import json,sys; print(len(json.load(sys.stdin)["resources"]))'; }
 
+# 0. wrong credentials: refused by the sim's SigV4 check, reported as an
+# authentication problem, never retried, the secret never printed.
+AWS_SECRET_ACCESS_KEY=not-the-secret-key "$HOIST" deploy -e prod --yes >auth.log 2>&1
+rc=$?
+sed 's/^/# auth: /' auth.log | grep -i "fail" | head -3
+check "a wrong secret key fails the deploy" [ "$rc" -ne 0 ]
+check "the failure names AWS's code and hoist's auth status" \
+    sh -c "grep -q 'SignatureDoesNotMatch\|AuthFailure' auth.log && grep -qi 'auth' auth.log"
+check "the wrong secret is not printed" sh -c "! grep -q not-the-secret-key auth.log"
+
 # 1. deploy.  Images and apps on Kubernetes belong to other executors not
 # merged yet: the run must fail for them alone, everything else created.
 "$HOIST" deploy -e prod --yes >deploy1.log 2>&1

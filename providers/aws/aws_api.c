@@ -31,15 +31,24 @@ char *aws_xstrdup(const char *s)
     return memcpy(aws_xmalloc(n), s, n);
 }
 
+/* vasprintf that aborts on failure; *@len (if given) gets the length. */
+static char *aws_vasprintf(const char *fmt, va_list ap, size_t *len)
+{
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    if (n < 0)
+        abort();
+    if (len)
+        *len = (size_t)n;
+    return s;
+}
+
 char *aws_xasprintf(const char *fmt, ...)
 {
     va_list ap;
-    char *s = NULL;
     va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
+    char *s = aws_vasprintf(fmt, ap, NULL);
     va_end(ap);
-    if (n < 0)
-        abort();
     return s;
 }
 
@@ -68,13 +77,11 @@ void aws_buf_puts(aws_buf *b, const char *s)
 void aws_buf_printf(aws_buf *b, const char *fmt, ...)
 {
     va_list ap;
-    char *s = NULL;
+    size_t n;
     va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
+    char *s = aws_vasprintf(fmt, ap, &n);
     va_end(ap);
-    if (n < 0)
-        abort();
-    aws_buf_add(b, s, (size_t)n);
+    aws_buf_add(b, s, n);
     free(s);
 }
 
@@ -204,12 +211,9 @@ void aws_sigv4(const aws_prov *p, const char *svc, hoist_sigv4_spec *s)
 void aws_param(aws_params *q, const char *name, const char *fmt, ...)
 {
     va_list ap;
-    char *v = NULL;
     va_start(ap, fmt);
-    int n = vasprintf(&v, fmt, ap);
+    char *v = aws_vasprintf(fmt, ap, NULL);
     va_end(ap);
-    if (n < 0)
-        abort();
     if (!q->kv)
         q->kv = json_array();
     json_array_append_new(q->kv, json_pack("[s,s]", name, v));

@@ -364,109 +364,116 @@ cleanup:
     return st;
 }
 
-static hoist_status db_observe(void *prov, hoist_ctx *ctx, const hoist_resource *r,
-                               hoist_result *out)
+/* What observe, pause and destroy do with the instance (NULL when there is none). */
+typedef hoist_status (*db_step_fn)(db *d, const hoist_xml_node *inst, const char *status,
+                                   hoist_result *out);
+
+/* Set up, describe the instance, hand it to @fn. */
+static hoist_status db_with_instance(void *prov, hoist_ctx *ctx, const hoist_resource *r,
+                                     hoist_result *out, db_step_fn fn)
 {
     aws_prov *p = prov;
     db d = {0};
     aws_call c = {0};
-    const hoist_xml_node *inst;
+    const hoist_xml_node *inst = NULL;
+    char *status = NULL;
     hoist_status st = db_setup(&d, p, ctx, r);
     if (st == HOIST_OK)
         st = db_describe(&d, &c, &inst);
-    if (st == HOIST_OK) {
-        char *status = aws_xtext(p, inst, "DBInstanceStatus");
-        out->outputs = db_outputs(&d, inst);
-        if (!status || strcmp(status, "available") != 0) {
-            st = HOIST_PENDING;
-            out->status_text = "not available";
-        }
-        free(status);
+    if (st == HOIST_OK || st == HOIST_E_NOTFOUND) {
+        status = st == HOIST_OK ? aws_xtext(p, inst, "DBInstanceStatus") : NULL;
+        st = fn(&d, st == HOIST_OK ? inst : NULL, status ? status : "", out);
     }
+    free(status);
     aws_call_clear(p, &c);
     db_clear(&d);
     return st;
 }
 
-static hoist_status db_pause(void *prov, hoist_ctx *ctx, const hoist_resource *r,
-                             hoist_result *out)
+static hoist_status db_observe_step(db *d, const hoist_xml_node *inst, const char *status,
+                                    hoist_result *out)
 {
-    aws_prov *p = prov;
-    db d = {0};
-    aws_call c = {0};
-    const hoist_xml_node *inst;
-    hoist_status st = db_setup(&d, p, ctx, r);
-    if (st == HOIST_OK)
-        st = db_describe(&d, &c, &inst);
-    if (st == HOIST_OK) {
-        char *status = aws_xtext(p, inst, "DBInstanceStatus");
-        if (status && strcmp(status, "available") == 0)
-            st = db_action(&d, "StopDBInstance", NULL, NULL);
-        if (st == HOIST_OK && !(status && strcmp(status, "stopped") == 0)) {
-            st = HOIST_PENDING;
-            out->poll_ms = 5000;
-            out->status_text = "stopping";
-        }
-        free(status);
+    if (!inst)
+        return HOIST_E_NOTFOUND;
+    out->outputs = db_outputs(d, inst);
+    if (strcmp(status, "available") == 0)
+        return HOIST_OK;
+    out->status_text = "not available";
+    return HOIST_PENDING;
+}
+
+static hoist_status db_pause_step(db *d, const hoist_xml_node *inst, const char *status,
+                                  hoist_result *out)
+{
+    hoist_status st = HOIST_OK;
+    if (!inst)
+        return d->p->host->fail(d->ctx, HOIST_E_NOTFOUND, "RDS instance %s does not exist", d->id);
+    if (strcmp(status, "available") == 0)
+        st = db_action(d, "StopDBInstance", NULL, NULL);
+    if (st == HOIST_OK && strcmp(status, "stopped") != 0) {
+        st = HOIST_PENDING;
+        out->poll_ms = 5000;
+        out->status_text = "stopping";
     }
-    aws_call_clear(p, &c);
-    db_clear(&d);
     return st;
 }
 
-static hoist_status db_destroy(void *prov, hoist_ctx *ctx, const hoist_resource *r,
-                               hoist_result *out)
+static hoist_status db_destroy_step(db *d, const hoist_xml_node *inst, const char *status,
+                                    hoist_result *out)
 {
-    aws_prov *p = prov;
-    db d = {0};
-    aws_call c = {0};
-    const hoist_xml_node *inst;
-    hoist_status st = db_setup(&d, p, ctx, r);
-    if (st != HOIST_OK)
-        goto cleanup;
-    st = db_describe(&d, &c, &inst);
-    if (st == HOIST_OK) {
-        char *status = aws_xtext(p, inst, "DBInstanceStatus");
-        if (!(status && strcmp(status, "deleting") == 0)) {
-            static const char *const quiet[] = {"DBInstanceNotFound", "DBInstanceNotFoundFault",
-                                                "InvalidDBInstanceState",
-                                                "InvalidDBInstanceStateFault", NULL};
-            aws_params q = {0};
-            aws_call dc = {.idempotent = 1, .quiet = quiet};
-            aws_param(&q, "DBInstanceIdentifier", "%s", d.id);
-            aws_param(&q, "SkipFinalSnapshot", "true");
-            aws_param(&q, "DeleteAutomatedBackups", "true");
-            st = aws_query(p, ctx, "rds", "DeleteDBInstance", &q, &dc);
-            if (st == HOIST_E_NOTFOUND || st == HOIST_E_CONFLICT)
-                st = HOIST_OK; /* gone, or busy (e.g. creating): ask again later */
-            aws_params_free(&q);
-            aws_call_clear(p, &dc);
-        }
-        free(status);
+    hoist_status st = HOIST_OK;
+    if (inst && strcmp(status, "deleting") != 0) {
+        static const char *const quiet[] = {"DBInstanceNotFound", "DBInstanceNotFoundFault",
+                                            "InvalidDBInstanceState",
+                                            "InvalidDBInstanceStateFault", NULL};
+        aws_params q = {0};
+        aws_call dc = {.idempotent = 1, .quiet = quiet};
+        aws_param(&q, "DBInstanceIdentifier", "%s", d->id);
+        aws_param(&q, "SkipFinalSnapshot", "true");
+        aws_param(&q, "DeleteAutomatedBackups", "true");
+        st = aws_query(d->p, d->ctx, "rds", "DeleteDBInstance", &q, &dc);
+        if (st == HOIST_E_NOTFOUND || st == HOIST_E_CONFLICT)
+            st = HOIST_OK; /* gone, or busy (e.g. creating): ask again later */
+        aws_params_free(&q);
+        aws_call_clear(d->p, &dc);
+    }
+    if (inst) {
         if (st == HOIST_OK) {
             st = HOIST_PENDING;
             out->poll_ms = 5000;
             out->status_text = "deleting";
         }
-        goto cleanup;
+        return st;
     }
-    if (st != HOIST_E_NOTFOUND)
-        goto cleanup;
     /* The instance is gone: its subnet group can go too. */
     static const char *const quiet[] = {"DBSubnetGroupNotFoundFault", NULL};
     aws_params q = {0};
-    aws_call_clear(p, &c);
-    c.quiet = quiet;
-    c.idempotent = 1;
-    aws_param(&q, "DBSubnetGroupName", "%s", d.id);
-    st = aws_query(p, ctx, "rds", "DeleteDBSubnetGroup", &q, &c);
+    aws_call c = {.idempotent = 1, .quiet = quiet};
+    aws_param(&q, "DBSubnetGroupName", "%s", d->id);
+    st = aws_query(d->p, d->ctx, "rds", "DeleteDBSubnetGroup", &q, &c);
     if (st == HOIST_E_NOTFOUND)
         st = HOIST_OK;
     aws_params_free(&q);
-cleanup:
-    aws_call_clear(p, &c);
-    db_clear(&d);
+    aws_call_clear(d->p, &c);
     return st;
+}
+
+static hoist_status db_observe(void *prov, hoist_ctx *ctx, const hoist_resource *r,
+                               hoist_result *out)
+{
+    return db_with_instance(prov, ctx, r, out, db_observe_step);
+}
+
+static hoist_status db_pause(void *prov, hoist_ctx *ctx, const hoist_resource *r,
+                             hoist_result *out)
+{
+    return db_with_instance(prov, ctx, r, out, db_pause_step);
+}
+
+static hoist_status db_destroy(void *prov, hoist_ctx *ctx, const hoist_resource *r,
+                               hoist_result *out)
+{
+    return db_with_instance(prov, ctx, r, out, db_destroy_step);
 }
 
 static hoist_status db_connection(void *prov, hoist_ctx *ctx, const hoist_resource *r,
