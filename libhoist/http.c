@@ -674,7 +674,8 @@ hoist_status hoist_http(hoist_ctx *ctx, const hoist_http_request *req, hoist_htt
          * turns out dead before any answer byte - including a POST the
          * server already acted on (an "answer lost" fault).  A request that
          * must not be repeated therefore gets a connection of its own. */
-        setup_handle(h, req, req->url, &x, errbuf, reuse && may_retry_sent);
+        setup_handle(h, req, req->url, &x, errbuf,
+                     reuse && may_retry_sent && !(req->flags & HOIST_HTTP_NO_RETRY));
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
         long long t0 = hoist_now_ms();
         CURLcode rc = curl_easy_perform(h);

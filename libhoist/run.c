@@ -487,7 +487,8 @@ int hoist_run(hoist_env_run *er, hoist_plan *p, const hoist_run_opts *o, hoist_r
     for (size_t i = 0; i < p->n; i++) {
         hoist_plan_item *it = &p->items[i];
         rt *t = &R.r[i];
-        if (t->state != R_WAIT)
+        /* R_READY here: released by an earlier no-op's finish(), not run yet. */
+        if (t->state != R_WAIT && t->state != R_READY)
             continue; /* already skipped by an earlier failure */
         if (it->action == HOIST_ACT_NOOP) {
             json_t *rec = hoist_state_get(er->st, hoist_kind_name(it->kind), it->name);

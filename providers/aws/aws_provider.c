@@ -1,0 +1,83 @@
+/*
+ * aws_provider.c - the `aws` driver: descriptor, ops table, init/fini.
+ *
+ * Network (VPC), cluster (EKS), registry (ECR) and managed databases (RDS
+ * PostgreSQL and MySQL) on Amazon Web Services.  Credentials, region and
+ * endpoint overrides come from host->credentials (hoist.yml settings, then
+ * AWS_* variables, then ~/.aws), so the driver never reads a credential
+ * file itself.  Settings it reads itself: registry.keep_images.
+ */
+#include "aws.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const hoist_provider_ops aws_ops = {
+    .struct_size = sizeof aws_ops,
+    .network = &aws_network_ops,
+    .cluster = &aws_cluster_ops,
+    .registry = &aws_registry_ops,
+    .database = &aws_database_ops,
+    .app = NULL, /* apps run on the EKS cluster */
+};
+
+static void aws_fini(void *vp)
+{
+    aws_prov *p = vp;
+    if (!p)
+        return;
+    free(p->ak);
+    free(p->sk);
+    free(p->token);
+    free(p->region);
+    free(p->endpoint_url);
+    json_decref(p->endpoints);
+    free(p->tok_cluster);
+    free(p->tok_value);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+static hoist_status aws_init(const hoist_host *host, hoist_ctx *ctx, json_t *settings,
+                             void **prov, const hoist_provider_ops **ops)
+{
+    json_t *cred = NULL;
+    if (host->abi_minor < 1 || !HOIST_HOST_HAS(host, xml_free))
+        return host->fail(ctx, HOIST_E_UNSUPPORTED,
+                          "the aws driver needs host ABI 1.1 (HTTP, SigV4, XML); this hoist "
+                          "offers %u.%u", host->abi_major, host->abi_minor);
+    hoist_status st = host->credentials(ctx, "aws", settings, &cred);
+    if (st != HOIST_OK)
+        return st;
+    json_t *reg = json_object_get(settings, "registry");
+    json_t *keep = json_object_get(reg, "keep_images");
+    if (keep && (!json_is_integer(keep) || json_integer_value(keep) < 1 ||
+                 json_integer_value(keep) > 1000)) {
+        json_decref(cred);
+        return host->fail(ctx, HOIST_E_INVALID,
+                          "registry.keep_images must be a whole number from 1 to 1000");
+    }
+    aws_prov *p = aws_xmalloc(sizeof *p);
+    memset(p, 0, sizeof *p);
+    p->host = host;
+    p->ak = aws_xstrdup(json_string_value(json_object_get(cred, "access_key_id")));
+    p->sk = aws_xstrdup(json_string_value(json_object_get(cred, "secret_access_key")));
+    p->token = aws_xstrdup(json_string_value(json_object_get(cred, "session_token")));
+    p->region = aws_xstrdup(json_string_value(json_object_get(cred, "region")));
+    p->endpoint_url = aws_xstrdup(json_string_value(json_object_get(cred, "endpoint_url")));
+    p->endpoints = json_deep_copy(json_object_get(cred, "endpoints"));
+    if (!p->endpoints)
+        p->endpoints = json_object();
+    p->keep_images = keep ? (int)json_integer_value(keep) : AWS_DEFAULT_KEEP_IMAGES;
+    pthread_mutex_init(&p->lock, NULL);
+    json_decref(cred);
+    *prov = p;
+    *ops = &aws_ops;
+    return HOIST_OK;
+}
+
+HOIST_PROVIDER_DEFINE(aws, .version = "1.0.0", .license = "MIT",
+                      .description = "Amazon Web Services: VPC, EKS, ECR, RDS (PostgreSQL, MySQL)",
+                      .caps = HOIST_CAP_PAUSE_DATABASE | HOIST_CAP_AUTOSCALE |
+                              HOIST_CAP_PRIVATE_DB | HOIST_CAP_DB_POSTGRESQL | HOIST_CAP_DB_MYSQL,
+                      .init = aws_init, .fini = aws_fini)
