@@ -21,7 +21,7 @@ sim_start() {
   "$SIM" --port 0 "$@" >"$TMP/sim.out" 2>"$TMP/sim.err" &
   SIM_PID=$!
   for _i in $(seq 1 50); do
-    BASE=$(sed -n 's/^hoist-sim: listening on //p' "$TMP/sim.out")
+    BASE=$(sed -n 's/^hoist-sim: listening on //p' "$TMP/sim.out" 2>/dev/null)
     [ -n "$BASE" ] && return 0
     sleep 0.1
   done
