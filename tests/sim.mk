@@ -1,4 +1,8 @@
-# sim.mk: filled by its area
+# hoist-sim tests: fidelity against the official documents through Prism,
+# and the simulator's own behaviour (faults, admin API, persistence).
+TESTS += tests/sim_prism.sh tests/sim_faults.sh
+EXTRA_DIST += tests/sim_prism.sh tests/sim_faults.sh tests/sim_lib.sh
+
 # hoist-sim's Kubernetes API (tools/hoist-sim/sim_kube*.c)
 TESTS += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh tests/sim_kube_prism.sh
 EXTRA_DIST += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh tests/sim_kube_prism.sh \
