@@ -13,6 +13,6 @@ EXTRA_DIST += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh tests/sim_kube_pri
 	tests/sim_kube_lib.sh tests/sim_kube_tls.py
 
 # hoist-sim's real registry behind the clouds' registry APIs, and --tls.
-SIM_REGTLS_TESTS = tests/sim_registry.sh
+SIM_REGTLS_TESTS = tests/sim_registry.sh tests/sim_tls.sh
 TESTS += $(SIM_REGTLS_TESTS)
 EXTRA_DIST += $(SIM_REGTLS_TESTS)
