@@ -9,6 +9,8 @@ _cleanup_pids=
 sim_kube_cleanup() {
   for p in $SIM_PID $_cleanup_pids; do kill "$p" 2>/dev/null; done
   for p in $SIM_PID $_cleanup_pids; do wait "$p" 2>/dev/null; done
+  # whatever hoist-sim said on stderr (sanitizer reports included) shows up in the log
+  [ -s "$TMP/sim.err" ] && sed 's/^/# hoist-sim: /' "$TMP/sim.err"
   rm -rf "$TMP"
 }
 trap sim_kube_cleanup EXIT

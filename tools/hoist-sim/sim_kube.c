@@ -781,9 +781,11 @@ static void kube_watch(sim_req *rq, sim_resp *rs, const kube_ctx *k)
             continue;
         const char *crv = json_string_value(json_object_get(r->priv, "created_rv"));
         const char *type = !since || (crv && atoll(crv) > since) ? "ADDED" : "MODIFIED";
-        char *line = json_dumps(json_pack("{s:s,s:O}", "type", type, "object", obj), JSON_COMPACT);
+        json_t *ev = json_pack("{s:s,s:O}", "type", type, "object", obj);
+        char *line = json_dumps(ev, JSON_COMPACT);
         hoist_buf_printf(&out, "%s\n", line);
         free(line);
+        json_decref(ev);
     }
     for (size_t t = 0; since && t < KUBE_TOMBSTONES && t < kube_ntombs; t++) {
         struct kube_tomb *tb = &kube_tombs[t];

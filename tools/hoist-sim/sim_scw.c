@@ -444,7 +444,8 @@ static void scw_cluster_create(sim_req *rq, sim_resp *rs)
     if (!pn)
         json_object_set_new(body, "private_network_id", json_null());
     sim_res *c = sim_res_new(&scw_cluster, id, sim_body_str(rq, "name"), region, NULL, body, tags);
-    json_object_set_new(c->priv, "token", json_string(tok));
+    /* the cluster's Kubernetes API (sim_kube.c) serves once the cluster is ready */
+    json_object_set_new(c->priv, "token", json_string(sim_kube_cluster_add(&scw_cluster, id)));
     json_array_foreach(json_object_get(rq->json, "pools"), i, in)
         scw_pool_new(rq, rs, c, in); /* validated above: cannot fail */
     scw_reply_res(rs, c);
@@ -467,6 +468,7 @@ static void scw_cluster_delete(sim_req *rq, sim_resp *rs)
     if (!r)
         return;
     sim_res_delete_children(&scw_pool, r->id);
+    sim_kube_cluster_remove(r->id);
     sim_res_delete(r);
     scw_reply_res(rs, r);
 }
