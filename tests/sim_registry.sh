@@ -125,6 +125,15 @@ s.bind(('127.0.0.1', p))
 s.listen()"
 check "after SIGTERM the temporary registry directory is removed" test -n "$REG_DIR" -a ! -e "$REG_DIR"
 
+# ---- SIGINT (a script's background job starts with SIGINT ignored: hoist-sim still stops)
+sim_start int || { not_ok "hoist-sim starts again"; done_testing; exit 1; }
+R2=$(pgrep -P "$SIM_PID" -x docker-registry)
+kill -INT "$SIM_PID"
+wait "$SIM_PID"
+RC=$?
+check "after SIGINT hoist-sim has exited cleanly and its registry is gone" \
+    sh -c "test $RC -eq 0 && test -n '$R2' && ! kill -0 '$R2' 2>/dev/null"
+
 # ---- --state-dir keeps the images across runs (new port, new logins)
 sim_start state --state-dir "$SIM_TMP/state" || { not_ok "hoist-sim starts with --state-dir"; done_testing; exit 1; }
 H2=$(sim_registry_url state); H2=${H2#http://}

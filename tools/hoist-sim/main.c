@@ -177,6 +177,7 @@ int main(int argc, char **argv)
      * Block the stop signals before the registry child and the server
      * threads start, then wait for one: a stop always runs the clean-up.
      */
+    signal(SIGINT, SIG_DFL); /* a shell script's background job starts with SIGINT ignored */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);

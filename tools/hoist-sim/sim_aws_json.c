@@ -408,15 +408,17 @@ static void ecr_put_scanning(sim_req *rq, sim_resp *rs)
 
 static void ecr_auth_token(sim_req *rq, sim_resp *rs)
 {
-    /* with a registry behind it, the token is its AWS user's real login */
-    char *pw = sim_uuid(), *cred = hoist_xasprintf("AWS:hoist-sim-ecr-%s", pw);
-    char *b64 = sim_registry_host() ? sim_registry_auth_b64("aws") : sim_base64(cred, strlen(cred));
-    char *ep = hoist_xasprintf("http://%s", ecr_host());
+    /* with a registry behind it the token is its AWS user's real login, else a placeholder */
+    char *b64 = sim_registry_auth_b64("aws"), *ep = hoist_xasprintf("http://%s", ecr_host());
+    if (!b64) {
+        char *pw = sim_uuid(), *cred = hoist_xasprintf("AWS:hoist-sim-ecr-%s", pw);
+        b64 = sim_base64(cred, strlen(cred));
+        free(pw);
+        free(cred);
+    }
     json_reply(rq, rs, json_pack("{s:[{s:s,s:f,s:s}]}", "authorizationData",
                                  "authorizationToken", b64, "expiresAt",
                                  (double)sim_wall_ms() / 1000.0 + 12 * 3600, "proxyEndpoint", ep));
-    free(pw);
-    free(cred);
     free(b64);
     free(ep);
 }
