@@ -9,7 +9,9 @@ command -v jq >/dev/null || skip_all "jq not installed"
 [ -x "$SCW_DRIVE" ] || skip_all "scw_drive not built"
 
 SEED=${SCW_SEED:-11}
-sim_start main --faults error=0.2,throttle=0.1,lost=0.05 --seed "$SEED" \
+# --no-registry: the namespace endpoint stays Scaleway's own host (rg.fr-par.scw.cloud),
+# which this test checks; sim_registry.sh covers hoist-sim's real registry.
+sim_start main --faults error=0.2,throttle=0.1,lost=0.05 --seed "$SEED" --no-registry \
     --delay cluster=300ms,pool=200ms,instance=300ms,namespace=50ms ||
     { echo "1..1"; not_ok "hoist-sim starts"; exit 1; }
 diag "faults error=0.2,throttle=0.1,lost=0.05 seed $SEED"

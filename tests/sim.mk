@@ -7,6 +7,11 @@ SIM_AWS_TESTS = tests/sim_aws.sh
 TESTS += $(SIM_AWS_TESTS)
 EXTRA_DIST += $(SIM_AWS_TESTS)
 # hoist-sim's Kubernetes API (tools/hoist-sim/sim_kube*.c)
-TESTS += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh
-EXTRA_DIST += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh tests/sim_kube_lib.sh \
-	tests/sim_kube_tls.py
+TESTS += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh tests/sim_kube_prism.sh
+EXTRA_DIST += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh tests/sim_kube_prism.sh \
+	tests/sim_kube_lib.sh tests/sim_kube_tls.py
+
+# hoist-sim's real registry behind the clouds' registry APIs, and --tls.
+SIM_REGTLS_TESTS = tests/sim_registry.sh tests/sim_tls.sh
+TESTS += $(SIM_REGTLS_TESTS)
+EXTRA_DIST += $(SIM_REGTLS_TESTS)

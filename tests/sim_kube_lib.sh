@@ -9,6 +9,8 @@ _cleanup_pids=
 sim_kube_cleanup() {
   for p in $SIM_PID $_cleanup_pids; do kill "$p" 2>/dev/null; done
   for p in $SIM_PID $_cleanup_pids; do wait "$p" 2>/dev/null; done
+  # whatever hoist-sim said on stderr (sanitizer reports included) shows up in the log
+  [ -s "$TMP/sim.err" ] && sed 's/^/# hoist-sim: /' "$TMP/sim.err"
   rm -rf "$TMP"
 }
 trap sim_kube_cleanup EXIT
@@ -21,7 +23,7 @@ sim_start() {
   "$SIM" --port 0 "$@" >"$TMP/sim.out" 2>"$TMP/sim.err" &
   SIM_PID=$!
   for _i in $(seq 1 50); do
-    BASE=$(sed -n 's/^hoist-sim: listening on //p' "$TMP/sim.out")
+    BASE=$(sed -n 's/^hoist-sim: listening on //p' "$TMP/sim.out" 2>/dev/null)
     [ -n "$BASE" ] && return 0
     sleep 0.1
   done

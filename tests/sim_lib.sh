@@ -39,3 +39,19 @@ sim_stop() {
 free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# sim_registry_url NAME: the "registry at" URL the hoist-sim started as NAME printed.
+sim_registry_url() {
+    sed -n 's/^hoist-sim: registry at //p' "$SIM_TMP/$1.out"
+}
+
+# sim_tiny_image DIR: an OCI layout DIR with image tag "1" (one small layer),
+# made with umoci; for pushing with skopeo (oci:DIR:1).
+sim_tiny_image() {
+    umoci init --layout "$1" >/dev/null &&
+        umoci new --image "$1:1" >/dev/null &&
+        umoci unpack --rootless --image "$1:1" "$1.bundle" >/dev/null 2>&1 &&
+        mkdir -p "$1.bundle/rootfs/etc" &&
+        echo "hoist-sim registry test $$" >"$1.bundle/rootfs/etc/release" &&
+        umoci repack --image "$1:1" "$1.bundle" >/dev/null 2>&1
+}

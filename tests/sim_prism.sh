@@ -140,8 +140,19 @@ expect 404 "DO GET /v2/registry before creation is 404" "$D" GET "$DO/v2/registr
 expect 201 "DO POST /v2/registry" "$D" POST "$DO/v2/registry" '{"name":"reg1","subscription_tier_slug":"basic","region":"fra1"}'
 expect 200 "DO GET /v2/registry" "$D" GET "$DO/v2/registry"
 expect 200 "DO GET docker-credentials" "$D" GET "$DO/v2/registry/docker-credentials?read_write=true&expiry_seconds=3600"
-check "DO docker auth decodes to user:password" sh -c "printf '%s' '$BODY' | jq -r '.auths[\"registry.digitalocean.com\"].auth' | base64 -d | grep -q '^[0-9a-f]*:[0-9a-f]*\$'"
-expect 200 "DO GET repositoriesV2" "$D" GET "$DO/v2/registry/reg1/repositoriesV2?per_page=10"
+REG_HOST=$(sim_registry_url main); REG_HOST=${REG_HOST#http://}
+check "DO docker auth is user:password for hoist-sim's registry" sh -c "printf '%s' '$BODY' | jq -r '.auths[\"$REG_HOST\"].auth' | base64 -d | grep -q '^[^:][^:]*:.'"
+# a real image in the registry, so Prism checks a non-empty repositoriesV2 too
+if command -v skopeo >/dev/null && command -v umoci >/dev/null && sim_tiny_image "$SIM_TMP/img" &&
+    skopeo copy -q --dest-tls-verify=false --dest-creds \
+        "$(printf '%s' "$BODY" | jq -r ".auths[\"$REG_HOST\"].auth" | base64 -d)" \
+        "oci:$SIM_TMP/img:1" "docker://$REG_HOST/reg1/app:v1" >/dev/null 2>&1; then
+    expect 200 "DO GET repositoriesV2 (one image pushed)" "$D" GET "$DO/v2/registry/reg1/repositoriesV2?per_page=10"
+    check "DO repositoriesV2 lists the pushed repository" test "$(printf '%s' "$BODY" | jq -r '.repositories[0].latest_manifest.tags[0]')" = v1
+else
+    diag "skopeo/umoci missing: repositoriesV2 is checked empty only"
+    expect 200 "DO GET repositoriesV2" "$D" GET "$DO/v2/registry/reg1/repositoriesV2?per_page=10"
+fi
 expect 204 "DO POST /v2/kubernetes/registry" "$D" POST "$DO/v2/kubernetes/registry" '{"cluster_uuids":["'"$CL"'"]}'
 call "$D" GET "$DO/v2/kubernetes/clusters/$CL"
 check "DO cluster registry_enabled after integration" test "$(printf '%s' "$BODY" | jq -r .kubernetes_cluster.registry_enabled)" = true

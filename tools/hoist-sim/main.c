@@ -26,11 +26,19 @@ static void usage(FILE *fp)
           "  --aws-credentials AK:SK  AWS access key and secret SigV4 signatures are checked\n"
           "                           with (default AKIDHOISTSIM:hoist-sim-secret)\n"
           "  --delay K=DUR,...        status delays: cluster, pool, database, instance,\n"
-          "                           namespace, registry, vpc, private_network (e.g. 2s, 150ms)\n"
+          "                           namespace, registry, vpc, private_network, rollout\n"
+          "                           (Kubernetes pods becoming ready) (e.g. 2s, 150ms)\n"
           "  --faults K=V,...         error, throttle, reset, lost (probabilities), latency\n"
           "                           (duration); prefix a cloud to scope: do.error=0.3\n"
           "  --seed N                 fault seed (default 1)\n"
           "  --state-dir DIR          keep resources in DIR/hoist-sim-state.json across runs\n"
+          "  --registry URL           registry the clouds' registry APIs point at (default:\n"
+          "                           start docker-registry on a free 127.0.0.1 port)\n"
+          "  --registry-credentials USER:PASS  its login (required with --registry)\n"
+          "  --no-registry            run no registry\n"
+          "  --tls                    serve HTTPS with a CA made at start-up\n"
+          "  --ca-out FILE            write that CA's PEM to FILE (default\n"
+          "                           <state-dir or temp dir>/hoist-sim-ca.pem)\n"
           "  -h, --help               show this help\n"
           "\n"
           "Prints 'hoist-sim: listening on http://HOST:PORT' when ready.  APIs: /v2/\n"
@@ -47,9 +55,13 @@ int main(int argc, char **argv)
         {"delay", required_argument, NULL, 'D'},    {"faults", required_argument, NULL, 'f'},
         {"seed", required_argument, NULL, 'S'},     {"state-dir", required_argument, NULL, 't'},
         {"aws-credentials", required_argument, NULL, 'a'},
+        {"registry", required_argument, NULL, 'R'}, {"registry-credentials", required_argument, NULL, 'C'},
+        {"no-registry", no_argument, NULL, 'N'},    {"tls", no_argument, NULL, 'T'},
+        {"ca-out", required_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    const char *host = "127.0.0.1";
+    const char *host = "127.0.0.1", *ca_out = NULL;
+    int tls = 0;
     long port = 4566;
     char *err = NULL, *end;
     int c, rc = 1;
@@ -128,6 +140,23 @@ int main(int argc, char **argv)
                 goto cleanup;
             }
             break;
+        case 'R':
+            if (sim_registry_use(optarg, &err) != 0)
+                goto bad;
+            break;
+        case 'C':
+            if (sim_registry_credentials(optarg, &err) != 0)
+                goto bad;
+            break;
+        case 'N':
+            sim_registry_disable();
+            break;
+        case 'T':
+            tls = 1;
+            break;
+        case 'O':
+            ca_out = optarg;
+            break;
         case 'h':
             usage(stdout);
             rc = 0;
@@ -144,15 +173,26 @@ int main(int argc, char **argv)
     if (sim_store_load(&err) != 0)
         goto bad;
 
-    /* block the stop signals before the server threads start, then wait for one */
+    /*
+     * Block the stop signals before the registry child and the server
+     * threads start, then wait for one: a stop always runs the clean-up.
+     */
+    signal(SIGINT, SIG_DFL); /* a shell script's background job starts with SIGINT ignored */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (sim_serve(host, (unsigned)port, &err) != 0)
+    if (!tls && ca_out) {
+        err = hoist_xstrdup("--ca-out needs --tls");
         goto bad;
-    sim_cfg.base_url = hoist_xasprintf("http://%s:%u", host, sim_port());
+    }
+    if ((tls && sim_tls_setup(host, ca_out, &err) != 0) || sim_registry_start(&err) != 0 ||
+        sim_serve(host, (unsigned)port, &err) != 0)
+        goto bad;
+    sim_cfg.base_url = hoist_xasprintf("%s://%s:%u", tls ? "https" : "http", host, sim_port());
+    if (sim_registry_url())
+        printf("hoist-sim: registry at %s\n", sim_registry_url());
     printf("hoist-sim: listening on %s\n", sim_cfg.base_url);
     fflush(stdout);
     sigwait(&set, &c);
@@ -162,6 +202,8 @@ int main(int argc, char **argv)
 bad:
     fprintf(stderr, "hoist-sim: %s\n", err);
 cleanup:
+    sim_registry_stop();
+    sim_rundir_cleanup();
     free(err);
     return rc;
 }

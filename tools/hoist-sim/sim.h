@@ -263,4 +263,57 @@ void sim_scw_register(void);
 void sim_kube_register(void);
 void sim_aws_register(void);
 
+/* ---- registry and TLS (sim_registry.c, sim_tls.c); main thread, before serving ---- */
+
+/*
+ * Per-run scratch directory: --state-dir when set, else a new temporary one
+ * (borrowed; NULL with *err set on failure).  sim_rundir_cleanup removes a
+ * temporary one with its contents.
+ */
+const char *sim_rundir(char **err);
+void sim_rundir_cleanup(void);
+
+/* --no-registry, --registry URL, --registry-credentials USER:PASS (0 or -1 with *err). */
+void sim_registry_disable(void);
+int sim_registry_use(const char *url, char **err);
+int sim_registry_credentials(const char *userpass, char **err);
+/* Start our own docker-registry unless disabled or external; 0 or -1 with *err. */
+int sim_registry_start(char **err);
+/* Stop our docker-registry (SIGTERM, then SIGKILL after 5 s); idempotent. */
+void sim_registry_stop(void);
+/* "127.0.0.1:PORT" and "http://127.0.0.1:PORT" (borrowed), NULL without a registry. */
+const char *sim_registry_host(void);
+const char *sim_registry_url(void);
+/* The login @cloud ("do", "scw", "aws") hands out (borrowed; scw: nologin + its secret). */
+void sim_registry_login(const char *cloud, const char **user, const char **pass);
+/*
+ * Repositories whose name starts with @prefix (NULL: all), read from the
+ * registry: [{name, tags: [{tag, digest, size, updated_ms (0: unknown),
+ * blobs: [{digest, compressed_size_bytes}]}]}] (new reference), or NULL with
+ * *err (owned) set.  Called from handlers.
+ */
+json_t *sim_registry_repositories(const char *prefix, char **err);
+/* base64("user:password") of @cloud's login (owned), NULL without a registry. */
+char *sim_registry_auth_b64(const char *cloud);
+/*
+ * DigitalOcean's repositoriesV2 items for registry @registry (the
+ * repositories under "<registry>/"), or NULL with *err set.
+ */
+json_t *sim_registry_do_repositories(const char *registry, char **err);
+
+/*
+ * --tls: make a CA and a server certificate for 127.0.0.1/localhost (and
+ * @host), write the CA PEM to @ca_out (NULL: <rundir>/hoist-sim-ca.pem) and
+ * print its path.  0 or -1 with *err set.
+ */
+int sim_tls_setup(const char *host, const char *ca_out, char **err);
+/* PEMs (borrowed), NULL without --tls. */
+const char *sim_tls_ca(void);
+const char *sim_tls_cert(void);
+const char *sim_tls_key(void);
+/* Base64 of the CA PEM, "" without --tls (owned): kubeconfig CA data. */
+char *sim_tls_ca_b64(void);
+/* "    certificate-authority-data: <b64>\n" for a kubeconfig's cluster entry, "" without --tls (owned). */
+char *sim_tls_kubeconfig_ca(void);
+
 #endif

@@ -10,3 +10,7 @@ tools_hoist_sim_hoist_sim_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 tools_hoist_sim_hoist_sim_LDADD = libhoist.la $(MHD_LIBS) $(JANSSON_LIBS) -lpthread
 dist_man_MANS += doc/hoist-sim.1
 EXTRA_DIST += tools/hoist-sim/README.md
+# the real registry behind the registry APIs, and --tls
+tools_hoist_sim_hoist_sim_SOURCES += tools/hoist-sim/sim_registry.c tools/hoist-sim/sim_tls.c
+tools_hoist_sim_hoist_sim_CFLAGS += $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
+tools_hoist_sim_hoist_sim_LDADD += $(CURL_LIBS) $(OPENSSL_LIBS)

@@ -6,9 +6,10 @@
  *
  * Conventions shared with the other clouds: a cluster's endpoint is
  * sim_cfg.base_url + "/kube/<cluster-id>" (served by sim_kube.c); the sim
- * serves plain HTTP, so certificateAuthority.data is empty.  hoist-sim runs
- * no registry: repositoryUri and proxyEndpoint name the simulator's own
- * host:port as a placeholder registry.
+ * certificateAuthority.data is the --tls CA (empty without --tls).
+ * repositoryUri and proxyEndpoint name the registry behind hoist-sim
+ * (sim_registry.c), or with --no-registry the simulator's own host:port as a
+ * placeholder.
  */
 #include "autoconfig.h"
 
@@ -106,7 +107,7 @@ static void eks_create_cluster(sim_req *rq, sim_resp *rs)
     const char *ver = sim_body_str(rq, "version");
     char *id = sim_uuid(), *endpoint = hoist_xasprintf("%s/kube/%s", sim_cfg.base_url, id);
     char *arn = hoist_xasprintf("arn:aws:eks:%s:%s:cluster/%s", aws_region(rq), AWS_ACCOUNT, name);
-    char *csg = aws_ec2_id("sg");
+    char *csg = aws_ec2_id("sg"), *ca = sim_tls_ca_b64();
     json_t *tags = json_object_get(rq->json, "tags");
     json_t *body = json_pack(
         "{s:s,s:s,s:s,s:f,s:s,s:s,s:s,s:{s:O,s:O,s:s,s:O,s:O,s:O,s:[s]},s:{s:s,s:s},s:{s:s},"
@@ -124,7 +125,7 @@ static void eks_create_cluster(sim_req *rq, sim_resp *rs)
         json_object_get(vpc, "endpointPrivateAccess") ? json_object_get(vpc, "endpointPrivateAccess")
                                                       : json_false(),
         "publicAccessCidrs", "0.0.0.0/0", "kubernetesNetworkConfig", "serviceIpv4Cidr",
-        "10.100.0.0/16", "ipFamily", "ipv4", "certificateAuthority", "data", "", "status",
+        "10.100.0.0/16", "ipFamily", "ipv4", "certificateAuthority", "data", ca, "status",
         "CREATING", "platformVersion", "eks.1", "tags", tags ? tags : json_object(), "logging",
         "clusterLogging", "types", "api", "audit", "authenticator", "controllerManager",
         "scheduler", "enabled", 0, "accessConfig", "authenticationMode", "API_AND_CONFIG_MAP");
@@ -138,6 +139,7 @@ static void eks_create_cluster(sim_req *rq, sim_resp *rs)
     free(endpoint);
     free(arn);
     free(csg);
+    free(ca);
 }
 
 static void eks_describe_cluster(sim_req *rq, sim_resp *rs)
@@ -270,10 +272,12 @@ static void eks_delete_ng(sim_req *rq, sim_resp *rs)
 
 /* ------------------------------------------------------------------ ECR */
 
-/* "127.0.0.1:PORT": the placeholder registry host (see the file comment). */
+/* "127.0.0.1:PORT": the registry host (see the file comment). */
 static const char *ecr_host(void)
 {
     const char *p = strstr(sim_cfg.base_url, "://");
+    if (sim_registry_host())
+        return sim_registry_host();
     return p ? p + 3 : sim_cfg.base_url;
 }
 
@@ -404,13 +408,17 @@ static void ecr_put_scanning(sim_req *rq, sim_resp *rs)
 
 static void ecr_auth_token(sim_req *rq, sim_resp *rs)
 {
-    char *pw = sim_uuid(), *cred = hoist_xasprintf("AWS:hoist-sim-ecr-%s", pw);
-    char *b64 = sim_base64(cred, strlen(cred)), *ep = hoist_xasprintf("http://%s", ecr_host());
+    /* with a registry behind it the token is its AWS user's real login, else a placeholder */
+    char *b64 = sim_registry_auth_b64("aws"), *ep = hoist_xasprintf("http://%s", ecr_host());
+    if (!b64) {
+        char *pw = sim_uuid(), *cred = hoist_xasprintf("AWS:hoist-sim-ecr-%s", pw);
+        b64 = sim_base64(cred, strlen(cred));
+        free(pw);
+        free(cred);
+    }
     json_reply(rq, rs, json_pack("{s:[{s:s,s:f,s:s}]}", "authorizationData",
                                  "authorizationToken", b64, "expiresAt",
                                  (double)sim_wall_ms() / 1000.0 + 12 * 3600, "proxyEndpoint", ep));
-    free(pw);
-    free(cred);
     free(b64);
     free(ep);
 }

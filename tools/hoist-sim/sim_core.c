@@ -722,11 +722,28 @@ int sim_serve(const char *host, unsigned port, char **err)
         *err = hoist_xasprintf("--host %s: not an IPv4 address (e.g. 127.0.0.1)", host);
         return -1;
     }
-    sim_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                      MHD_USE_ERROR_LOG,
-                                  (uint16_t)port, NULL, NULL, sim_access, NULL,
+    /* --tls (sim_tls.c): the same edge over HTTPS */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)sim_tls_key()},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)sim_tls_cert()},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (sim_tls_cert()) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            *err = hoist_xstrdup("--tls: this libmicrohttpd was built without TLS support "
+                                 "(Debian's libmicrohttpd12 has it; or run without --tls)");
+            return -1;
+        }
+        flags |= MHD_USE_TLS;
+    } else {
+        tls[0].option = MHD_OPTION_END;
+    }
+    sim_daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, sim_access, NULL,
                                   MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, sim_done,
-                                  NULL, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
+                                  NULL, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_ARRAY, tls,
+                                  MHD_OPTION_END);
     if (!sim_daemon) {
         *err = hoist_xasprintf("cannot listen on %s:%u (port in use? try --port 0)", host, port);
         return -1;

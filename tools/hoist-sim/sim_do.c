@@ -513,13 +513,16 @@ static char *do_kubeconfig_text(sim_res *r)
 {
     const char *ep = json_string_value(json_object_get(r->body, "endpoint"));
     const char *tok = sim_kube_token(r->id);
-    return hoist_xasprintf("apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: %s\n"
+    char *cad = sim_tls_kubeconfig_ca(); /* --tls */
+    char *y = hoist_xasprintf("apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: %s\n%s"
                            "  name: do-%s-%s\ncontexts:\n- context:\n    cluster: do-%s-%s\n"
                            "    user: do-%s-%s-admin\n  name: do-%s-%s\n"
                            "current-context: do-%s-%s\nusers:\n- name: do-%s-%s-admin\n  user:\n"
                            "    token: %s\n",
-                           ep, r->region, r->name, r->region, r->name, r->region, r->name,
+                           ep, cad, r->region, r->name, r->region, r->name, r->region, r->name,
                            r->region, r->name, r->region, r->name, r->region, r->name, tok);
+    free(cad);
+    return y;
 }
 
 static void do_kubeconfig(sim_req *rq, sim_resp *rs)
@@ -538,12 +541,14 @@ static void do_credentials(sim_req *rq, sim_resp *rs)
     char ts[32];
     if (!r)
         return;
-    /* hoist-sim serves plain HTTP: there is no CA, so the CA data is empty */
+    /* the --tls CA; without --tls hoist-sim serves plain HTTP and the CA data is empty */
+    char *ca = sim_tls_ca_b64();
     sim_reply_json(rs, 200,
                    json_pack("{s:O,s:s,s:o,s:s}", "server", json_object_get(r->body, "endpoint"),
-                             "certificate_authority_data", "", "token",
+                             "certificate_authority_data", ca, "token",
                              json_string(sim_kube_token(r->id)), "expires_at",
                              sim_rfc3339(sim_wall_ms() + 7 * 24 * 3600 * 1000LL, ts)));
+    free(ca);
 }
 
 static void do_k8s_options(sim_req *rq, sim_resp *rs)
@@ -593,13 +598,22 @@ static void do_k8s_registry(sim_req *rq, sim_resp *rs)
 
 /* ------------------------------------------------------------------ Container Registry */
 
+/* {"registry": ...} with hoist-sim's server_url: where the registry really is (sim_registry.c). */
+static json_t *do_registry_json(sim_res *r)
+{
+    json_t *reg = json_deep_copy(sim_res_render(r));
+    if (sim_registry_url())
+        json_object_set_new(reg, "server_url", json_string(sim_registry_url()));
+    return json_pack("{s:o}", "registry", reg);
+}
+
 static void do_registry_get(sim_req *rq, sim_resp *rs)
 {
     sim_res *r = sim_res_first(&do_registry, NULL);
     if (!r)
         sim_fail(rq, rs, 404, "not_found", NULL, "no container registry: create one first");
     else
-        sim_reply_json(rs, 200, json_pack("{s:O}", "registry", sim_res_render(r)));
+        sim_reply_json(rs, 200, do_registry_json(r));
 }
 
 static void do_registry_create(sim_req *rq, sim_resp *rs)
@@ -636,7 +650,7 @@ static void do_registry_create(sim_req *rq, sim_resp *rs)
         "storage_overage_price_in_cents", t > 0 ? 2 : 0, "created_at", ts, "updated_at", ts);
     sim_res *r = sim_res_new(&do_registry, sim_body_str(rq, "name"), sim_body_str(rq, "name"),
                              region, NULL, body, NULL);
-    sim_reply_json(rs, 201, json_pack("{s:O}", "registry", sim_res_render(r)));
+    sim_reply_json(rs, 201, do_registry_json(r));
 }
 
 static void do_registry_delete(sim_req *rq, sim_resp *rs)
@@ -658,9 +672,12 @@ static void do_docker_credentials(sim_req *rq, sim_resp *rs)
     }
     /* Docker's auth is base64("user:password"); DO uses the token for both */
     char *tok = do_secret(), *pair = hoist_xasprintf("%s:%s", tok, tok);
-    char *b64 = sim_base64(pair, strlen(pair));
-    sim_reply_json(rs, 200, json_pack("{s:{s:{s:s}}}", "auths", "registry.digitalocean.com",
-                                      "auth", b64));
+    char *b64 = sim_base64(pair, strlen(pair)), *real = sim_registry_auth_b64("do");
+    /* with a registry behind it (sim_registry.c) the login must really work there */
+    sim_reply_json(rs, 200, json_pack("{s:{s:{s:s}}}", "auths",
+                                      real ? sim_registry_host() : "registry.digitalocean.com",
+                                      "auth", real ? real : b64));
+    free(real);
     free(tok);
     free(pair);
     free(b64);
@@ -674,8 +691,14 @@ static void do_repositories(sim_req *rq, sim_resp *rs)
                  sim_param(rq, "registry_name"));
         return;
     }
-    json_t *repos = json_object_get(r->priv, "repositories");
-    do_list(rq, rs, "repositories", repos ? json_deep_copy(repos) : json_array());
+    char *err = NULL;
+    json_t *repos = sim_registry_url() ? sim_registry_do_repositories(r->name, &err) : json_array();
+    if (!repos) {
+        sim_fail(rq, rs, 502, "server_error", NULL, "%s", err);
+        free(err);
+        return;
+    }
+    do_list(rq, rs, "repositories", repos);
 }
 
 /* ------------------------------------------------------------------ databases */

@@ -508,8 +508,11 @@ static void kube_group_resources(sim_req *rq, sim_resp *rs)
     /* the template names the group-version: /kube/{cluster}/apis/G/V */
     const char *p = strstr(rq->tmpl, "/apis/") + 6;
     char *g = hoist_xstrndup(p, strcspn(p, "/"));
-    kube_resource_list(rs, g, p + strlen(g) + 1);
+    const char *vp = p + strlen(g) + 1;
+    char *v = hoist_xstrndup(vp, strcspn(vp, "/"));
+    kube_resource_list(rs, g, v);
     free(g);
+    free(v);
 }
 
 /* ------------------------------------------------------------------ selectors */
@@ -778,9 +781,11 @@ static void kube_watch(sim_req *rq, sim_resp *rs, const kube_ctx *k)
             continue;
         const char *crv = json_string_value(json_object_get(r->priv, "created_rv"));
         const char *type = !since || (crv && atoll(crv) > since) ? "ADDED" : "MODIFIED";
-        char *line = json_dumps(json_pack("{s:s,s:O}", "type", type, "object", obj), JSON_COMPACT);
+        json_t *ev = json_pack("{s:s,s:O}", "type", type, "object", obj);
+        char *line = json_dumps(ev, JSON_COMPACT);
         hoist_buf_printf(&out, "%s\n", line);
         free(line);
+        json_decref(ev);
     }
     for (size_t t = 0; since && t < KUBE_TOMBSTONES && t < kube_ntombs; t++) {
         struct kube_tomb *tb = &kube_tombs[t];
@@ -1320,6 +1325,27 @@ static void kube_replace(sim_req *rq, sim_resp *rs)
 
 /* ------------------------------------------------------------------ patch and apply */
 
+/* Does @cur already say everything @cfg says?  Lists compare element by
+ * element, so server defaults inside list items (a port's protocol) are not
+ * taken for a conflicting value. */
+static int kube_subset(json_t *cfg, json_t *cur)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    if (json_is_object(cfg) && json_is_object(cur)) {
+        json_object_foreach(cfg, key, v) if (!kube_subset(v, json_object_get(cur, key))) return 0;
+        return 1;
+    }
+    if (json_is_array(cfg) && json_is_array(cur)) {
+        if (json_array_size(cfg) != json_array_size(cur))
+            return 0;
+        json_array_foreach(cfg, i, v) if (!kube_subset(v, json_array_get(cur, i))) return 0;
+        return 1;
+    }
+    return cur && json_equal(cfg, cur);
+}
+
 /* Server-side apply of rq->json onto @r (NULL: create). */
 static void kube_apply(sim_req *rq, sim_resp *rs, kube_ctx *k, sim_res *r, const char *url_name)
 {
@@ -1363,7 +1389,7 @@ static void kube_apply(sim_req *rq, sim_resp *rs, kube_ctx *k, sim_res *r, const
     json_array_foreach(leaves, i, p) {
         const char *path = json_string_value(p);
         json_t *cur = kube_at(r->body, path, 0, NULL, NULL);
-        if (!cur || json_equal(cur, kube_at(cfg, path, 0, NULL, NULL)))
+        if (!cur || kube_subset(kube_at(cfg, path, 0, NULL, NULL), cur))
             continue;
         json_array_foreach(json_object_get(r->priv, "managed"), j, e) {
             if (e == mine || !kube_tree_has(json_object_get(e, "fields"), path))
@@ -1659,12 +1685,16 @@ void sim_kube_register(void)
     sim_route(&kube_cloud, "GET", "/kube/{cluster}/version", kube_version, 0);
     sim_route(&kube_cloud, "GET", "/kube/{cluster}/api", kube_api_root, 0);
     sim_route(&kube_cloud, "GET", "/kube/{cluster}/apis", kube_apis_root, 0);
+    /* the official documents spell the group-version paths with a trailing slash */
     sim_route(&kube_cloud, "GET", "/kube/{cluster}/api/v1", kube_core_resources, 0);
-    for (size_t i = 0; i < sizeof kube_groups / sizeof kube_groups[0]; i++) {
-        char *t = hoist_xasprintf("/kube/{cluster}/apis/%s/%s", kube_groups[i][0], kube_groups[i][1]);
-        sim_route(&kube_cloud, "GET", t, kube_group_resources, 0);
-        free(t);
-    }
+    sim_route(&kube_cloud, "GET", "/kube/{cluster}/api/v1/", kube_core_resources, 0);
+    for (size_t i = 0; i < sizeof kube_groups / sizeof kube_groups[0]; i++)
+        for (int slash = 0; slash < 2; slash++) {
+            char *t = hoist_xasprintf("/kube/{cluster}/apis/%s/%s%s", kube_groups[i][0],
+                                      kube_groups[i][1], slash ? "/" : "");
+            sim_route(&kube_cloud, "GET", t, kube_group_resources, 0);
+            free(t);
+        }
     for (size_t i = 0; i < KT_COUNT; i++)
         kube_routes_for(&kube_types[i]);
 }

@@ -670,12 +670,13 @@ static json_t *pod_status(sim_res *p)
     for (const char *s = p->id; *s; s++)
         h = h * 31 + (unsigned char)*s;
     snprintf(podip, sizeof podip, "10.244.%u.%u", (h >> 8) % 250, h % 250 + 2);
+    /* no lastProbeTime: the API shows null, which the documents' schema (string) rejects */
     json_t *conds = json_pack(
-        "[{s:s,s:s,s:n,s:s},{s:s,s:s,s:n,s:s},{s:s,s:s,s:n,s:s},{s:s,s:s,s:n,s:s}]", "type",
-        "PodScheduled", "status", "True", "lastProbeTime", "lastTransitionTime", created, "type",
-        "Initialized", "status", "True", "lastProbeTime", "lastTransitionTime", created, "type",
-        "ContainersReady", "status", rstat, "lastProbeTime", "lastTransitionTime", readyts, "type",
-        "Ready", "status", rstat, "lastProbeTime", "lastTransitionTime", readyts);
+        "[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}]", "type", "PodScheduled",
+        "status", "True", "lastTransitionTime", created, "type", "Initialized", "status", "True",
+        "lastTransitionTime", created, "type", "ContainersReady", "status", rstat,
+        "lastTransitionTime", readyts, "type", "Ready", "status", rstat, "lastTransitionTime",
+        readyts);
     return json_pack("{s:s,s:o,s:s,s:[{s:s}],s:s,s:[{s:s}],s:s,s:o,s:s}", "phase", phase,
                      "conditions", conds, "hostIP", "10.0.0.10", "hostIPs", "ip", "10.0.0.10",
                      "podIP", podip, "podIPs", "ip", podip, "startTime", created,

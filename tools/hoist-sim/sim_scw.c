@@ -444,7 +444,8 @@ static void scw_cluster_create(sim_req *rq, sim_resp *rs)
     if (!pn)
         json_object_set_new(body, "private_network_id", json_null());
     sim_res *c = sim_res_new(&scw_cluster, id, sim_body_str(rq, "name"), region, NULL, body, tags);
-    json_object_set_new(c->priv, "token", json_string(tok));
+    /* the cluster's Kubernetes API (sim_kube.c) serves once the cluster is ready */
+    json_object_set_new(c->priv, "token", json_string(sim_kube_cluster_add(&scw_cluster, id)));
     json_array_foreach(json_object_get(rq->json, "pools"), i, in)
         scw_pool_new(rq, rs, c, in); /* validated above: cannot fail */
     scw_reply_res(rs, c);
@@ -467,6 +468,7 @@ static void scw_cluster_delete(sim_req *rq, sim_resp *rs)
     if (!r)
         return;
     sim_res_delete_children(&scw_pool, r->id);
+    sim_kube_cluster_remove(r->id);
     sim_res_delete(r);
     scw_reply_res(rs, r);
 }
@@ -477,15 +479,17 @@ static void scw_kubeconfig(sim_req *rq, sim_resp *rs)
     sim_res *r = scw_find(rq, rs, &scw_cluster, "cluster_id");
     if (!r)
         return;
+    char *cad = sim_tls_kubeconfig_ca(); /* --tls */
     char *y = hoist_xasprintf(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: %s\n  cluster:\n    server: %s\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: %s\n  cluster:\n    server: %s\n%s"
         "contexts:\n- name: admin@%s\n  context:\n    cluster: %s\n    user: %s-admin\n"
         "current-context: admin@%s\nusers:\n- name: %s-admin\n  user:\n    token: %s\n",
-        r->name, json_string_value(json_object_get(r->body, "cluster_url")), r->name, r->name,
+        r->name, json_string_value(json_object_get(r->body, "cluster_url")), cad, r->name, r->name,
         r->name, r->name, r->name, json_string_value(json_object_get(r->priv, "token")));
     char *b64 = sim_base64(y, strlen(y));
     sim_reply_json(rs, 200, json_pack("{s:s,s:s,s:s}", "name", "kubeconfig", "content_type",
                                       "application/octet-stream", "content", b64));
+    free(cad);
     free(y);
     free(b64);
 }
@@ -567,7 +571,10 @@ static void scw_ns_create(sim_req *rq, sim_resp *rs)
             sim_fail(rq, rs, 409, "conflict", NULL, "namespace %s already exists", name);
             return;
         }
-    char *id = sim_uuid(), *ep = hoist_xasprintf("rg.%s.scw.cloud/%s", region, name);
+    /* with a registry behind it (sim_registry.c), the endpoint is really there */
+    char *id = sim_uuid(), *ep = sim_registry_host()
+                                     ? hoist_xasprintf("%s/%s", sim_registry_host(), name)
+                                     : hoist_xasprintf("rg.%s.scw.cloud/%s", region, name);
     sim_rfc3339(sim_wall_ms(), ts);
     json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:i,s:s,s:s,s:i,s:s}", "id",
                              id, "name", name, "description", desc ? desc : "", "organization_id",
