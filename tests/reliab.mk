@@ -1,0 +1,1 @@
+# reliab.mk - hostile drivers, secrets, TLS and valgrind checks (issue 13).
