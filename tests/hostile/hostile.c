@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #ifndef HOSTILE_NAME
@@ -29,12 +30,14 @@ typedef struct hostile {
     char mode[32];
 } hostile;
 
-/* Where a crash must really be a fault in driver code, not a call to abort(). */
+/* A real fault in driver code: a store to a page mapped without access (not
+ * NULL, so a sanitizer's null check does not report it first). */
 static void hostile_segv(void)
 {
-    volatile int *volatile nowhere = NULL;
-    *nowhere = 1;
-    raise(SIGSEGV); /* if the store was somehow allowed */
+    volatile int *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page != MAP_FAILED)
+        *page = 1;
+    raise(SIGSEGV); /* no page to fault on: the same signal all the same */
 }
 
 static int hostile_mode(const hostile *h, const char *m)
