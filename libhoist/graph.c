@@ -1,6 +1,7 @@
 /* graph.c - model + driver -> resource graph; the executor registry. */
 #include "graph.h"
 #include "host.h"
+#include "loader.h"
 #include "srcdigest.h"
 #include "util.h"
 
@@ -52,7 +53,97 @@ static hoist_status provider_call(const char *op, hoist_driver *drv, hoist_ctx *
     if (!fn)
         return hoist_ctx_fail(ctx, HOIST_E_UNSUPPORTED, "provider '%s' does not support %s on %s",
                               drv ? drv->name : "?", op, hoist_kind_name(n->kind));
-    return fn(drv->prov, ctx, r, out);
+    hoist_guard g;
+    hoist_guard_enter(&g, drv->name, op, n->key);
+    hoist_status st = fn(drv->prov, ctx, r, out);
+    hoist_guard_leave(&g);
+    /* Malformed answers never reach the state file or dependents. */
+    char *why = hoist_driver_json_problem(out->outputs, "outputs", 0);
+    if (!why)
+        why = hoist_driver_json_problem(out->secrets, "secrets", 1);
+    if (why) {
+        json_decref(out->outputs);
+        json_decref(out->secrets);
+        out->outputs = out->secrets = NULL;
+        if (st >= 0 || !hoist_ctx_error(ctx)) {
+            if (st >= 0) { /* a success is overruled: any stale detail is not the reason */
+                free(ctx->err);
+                ctx->err = NULL;
+            }
+            st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "provider '%s' returned malformed data "
+                                "from %s of %s: %s", drv->name, op, n->key, why);
+        }
+        free(why);
+    }
+    return st;
+}
+
+const char *hoist_driver_string_problem(const char *s, int required)
+{
+    if (!s)
+        return required ? "missing (NULL)" : NULL;
+    size_t len = strnlen(s, HOIST_DRIVER_STRING_MAX + 1);
+    if (len > HOIST_DRIVER_STRING_MAX)
+        return "longer than 1 MiB";
+    if (!hoist_utf8_valid(s, len))
+        return "not valid UTF-8";
+    return NULL;
+}
+
+static char *json_problem(const json_t *j, hoist_buf *path, int depth, int flat)
+{
+    const char *why = NULL;
+    if (depth > 32)
+        why = "nested more than 32 levels deep";
+    else if (json_is_string(j)) {
+        /* Strings may hold NUL bytes (json_stringn): check the whole length. */
+        size_t len = json_string_length(j);
+        why = len > HOIST_DRIVER_STRING_MAX ? "longer than 1 MiB"
+              : !hoist_utf8_valid(json_string_value(j), len) ? "not valid UTF-8"
+              : memchr(json_string_value(j), 0, len) ? "contains a NUL byte" : NULL;
+    } else if (flat && depth > 0) {
+        why = "not a string";
+    } else if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        size_t at = path->len;
+        json_object_foreach((json_t *)j, k, v) {
+            const char *kp = hoist_driver_string_problem(k, 1);
+            hoist_buf_printf(path, ".%s", kp ? "<key>" : k);
+            if (kp)
+                return hoist_xasprintf("%s: key %s", path->s, kp);
+            char *r = json_problem(v, path, depth + 1, flat);
+            if (r)
+                return r;
+            path->len = at;
+            path->s[at] = '\0';
+        }
+    } else if (json_is_array(j)) {
+        size_t i, at = path->len;
+        json_t *v;
+        json_array_foreach(j, i, v) {
+            hoist_buf_printf(path, "[%zu]", i);
+            char *r = json_problem(v, path, depth + 1, flat);
+            if (r)
+                return r;
+            path->len = at;
+            path->s[at] = '\0';
+        }
+    }
+    return why ? hoist_xasprintf("%s: %s", path->s, why) : NULL;
+}
+
+char *hoist_driver_json_problem(const json_t *j, const char *field, int flat_strings)
+{
+    if (!j)
+        return NULL;
+    if (!json_is_object(j))
+        return hoist_xasprintf("%s: not a JSON object", field);
+    hoist_buf path = {0};
+    hoist_buf_puts(&path, field);
+    char *r = json_problem(j, &path, 0, flat_strings);
+    hoist_buf_free(&path);
+    return r;
 }
 
 #define PROVIDER_OP(op)                                                                        \

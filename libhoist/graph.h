@@ -119,4 +119,25 @@ int hoist_node_runnable(const hoist_node *n, const hoist_driver *drv, const char
 /* The driver op of @drv for @kind (e.g. ops->database->ensure); NULL if not offered. */
 hoist_op_fn hoist_driver_op(const hoist_driver *drv, hoist_kind kind, const char *op);
 
+/*
+ * Checks on what a driver hands back: it is code hoist did not write, and
+ * its answers go into the state file, the events and the apps' environment.
+ * HOIST_DRIVER_STRING_MAX bounds one string (a runaway driver must not fill
+ * the state file or memory).
+ *
+ * hoist_driver_string_problem - NULL if @s is acceptable, else a static
+ * reason ("missing", "not valid UTF-8", "longer than 1 MiB").  @required: a
+ * NULL @s is a problem.  Thread-safe.
+ */
+#define HOIST_DRIVER_STRING_MAX (1024 * 1024)
+const char *hoist_driver_string_problem(const char *s, int required);
+/*
+ * hoist_driver_json_problem - NULL if @j (a result's outputs or secrets,
+ * named @field) is NULL or an object whose keys and strings pass
+ * hoist_driver_string_problem (and, with @flat_strings, whose values are
+ * all strings); else a new string naming the member and the reason
+ * ("outputs.id: not valid UTF-8").  Thread-safe.
+ */
+char *hoist_driver_json_problem(const json_t *j, const char *field, int flat_strings);
+
 #endif

@@ -31,7 +31,10 @@ static hoist_status repo_credentials(hoist_driver *drv, hoist_ctx *ctx, const ho
     json_t *needs = json_object();
     hoist_resource rr = {.struct_size = sizeof rr, .project = r->project, .env = r->env,
                          .name = n->name, .spec = spec, .needs = needs, .recorded = recorded};
+    hoist_guard g;
+    hoist_guard_enter(&g, drv->name, "credentials", n->key);
     hoist_status st = drv->ops->registry->credentials(drv->prov, ctx, &rr, out);
+    hoist_guard_leave(&g);
     json_decref(spec);
     json_decref(needs);
     if (st == HOIST_OK) {

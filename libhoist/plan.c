@@ -1,6 +1,7 @@
 /* plan.c - what would change, and why; env injection for apps. */
 #include "plan.h"
 #include "host.h"
+#include "loader.h"
 #include "log.h"
 #include "util.h"
 
@@ -179,8 +180,29 @@ json_t *hoist_app_env(hoist_env_run *er, const hoist_node *n, char **err)
             hoist_ctx_init(&ctx, er->drv, what);
             free(what);
             ctx.cancel = er->cancel;
+            hoist_guard g;
+            hoist_guard_enter(&g, er->drv->name, "connection", dn->key);
             st = er->drv->ops->database->connection(er->drv->prov, &ctx, &r, &c);
-            if (st != HOIST_OK)
+            hoist_guard_leave(&g);
+            if (st == HOIST_OK) {
+                /* The strings become URLs and environment variables: refuse
+                 * a malformed answer here, naming the driver and the field. */
+                const char *field = "host", *why = hoist_driver_string_problem(c.host, 1);
+                if (!why && (why = hoist_driver_string_problem(c.user, 1)))
+                    field = "user";
+                if (!why && (why = hoist_driver_string_problem(c.database, 1)))
+                    field = "database";
+                if (!why && (why = hoist_driver_string_problem(c.password, 0)))
+                    field = "password";
+                if (!why && (c.port <= 0 || c.port > 65535))
+                    field = "port", why = "not in 1..65535";
+                if (why) {
+                    *err = hoist_xasprintf("provider '%s' returned a malformed connection for "
+                                           "database '%s': %s: %s", er->drv->name, dbname,
+                                           field, why);
+                    st = HOIST_E_INTERNAL;
+                }
+            } else
                 *err = hoist_xasprintf("database '%s': cannot get its connection: %s", dbname,
                                        hoist_ctx_error(&ctx) ? hoist_ctx_error(&ctx)
                                                              : hoist_status_name(st));

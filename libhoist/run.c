@@ -23,6 +23,17 @@
 
 enum { R_WAIT, R_READY, R_RUNNING, R_DONE, R_FAILED, R_SKIPPED };
 
+/* One worker thread.  Abandoned: its call overran the deadline and grace;
+ * the thread is left behind (a thread in foreign code cannot be killed
+ * safely) and must touch nothing but this slot and its own item when, if
+ * ever, the call returns. */
+typedef struct wslot {
+    struct run *R;
+    pthread_t th;
+    int abandoned;
+    struct wslot *next;
+} wslot;
+
 typedef struct rt {
     int state;
     size_t *waits, n_waits, n_waits_done;
@@ -33,6 +44,8 @@ typedef struct rt {
     json_t *outputs;      /* once DONE: what dependents receive */
     json_t *exec_spec;    /* the spec handed to the executor (apps: with env) */
     char *msg;
+    struct wslot *by;     /* the worker running it (RUNNING only) */
+    int abandoned;        /* its call was given up (see wslot) */
 } rt;
 
 typedef struct run {
@@ -48,6 +61,9 @@ typedef struct run {
     volatile int cancel;  /* cancels calls in flight (after the grace period) */
     hoist_run_summary *sum;
     long long timeout_ms[HOIST_KIND_COUNT_];
+    hoist_run_opts opts;  /* with defaults applied; R->o points here */
+    wslot *slots;         /* every worker started, newest first */
+    size_t abandoned;     /* calls given up */
 } run;
 
 int hoist_run_timeouts(json_t *settings, long long t[HOIST_KIND_COUNT_], char **err)
@@ -318,6 +334,13 @@ static hoist_status step(run *R, size_t i, json_t **outputs, unsigned *poll_ms, 
     t->calls++;
     st = fn(ex->self, er->drv, &ctx, n ? n : &tmp, &r, &out);
     register_secrets(out.secrets);
+    pthread_mutex_lock(&R->mu);
+    int gone = t->abandoned;
+    pthread_mutex_unlock(&R->mu);
+    if (gone) { /* the run has moved on and recorded its verdict: record nothing */
+        st = HOIST_E_CANCELLED;
+        goto cleanup;
+    }
     *poll_ms = out.poll_ms;
     if (st < 0) {
         *msg = hoist_xasprintf("%s: %s", hoist_status_name(st),
@@ -375,7 +398,8 @@ static long long backoff(unsigned base, int k, unsigned max)
 
 static void *worker(void *vp)
 {
-    run *R = vp;
+    wslot *self = vp;
+    run *R = self->R;
     pthread_mutex_lock(&R->mu);
     for (;;) {
         if (R->left == 0 || R->stopping)
@@ -417,8 +441,16 @@ static void *worker(void *vp)
         json_t *outputs = NULL;
         unsigned poll_ms = 0;
         char *msg = NULL;
+        t->by = self;
         hoist_status st = step(R, (size_t)pick, &outputs, &poll_ms, &msg);
         pthread_mutex_lock(&R->mu);
+        t->by = NULL;
+        if (self->abandoned) { /* already counted out by the supervisor */
+            pthread_mutex_unlock(&R->mu);
+            json_decref(outputs);
+            free(msg);
+            return NULL;
+        }
         now = hoist_now_ms();
         if (st == HOIST_OK) {
             t->outputs = outputs;
@@ -459,34 +491,90 @@ static void *worker(void *vp)
     return NULL;
 }
 
+/* Caller holds mu.  Start one more worker; 0 if the thread could not start. */
+static int spawn_worker(run *R)
+{
+    wslot *w = hoist_xcalloc(1, sizeof *w);
+    w->R = R;
+    if (pthread_create(&w->th, NULL, worker, w) != 0) {
+        free(w);
+        return 0;
+    }
+    w->next = R->slots;
+    R->slots = w;
+    R->alive++;
+    return 1;
+}
+
+/* How long past its deadline a call may stay in the driver before the run
+ * gives it up: a tenth of the kind's deadline, between 1 s and 60 s (time
+ * for a cooperative driver to notice hoist_ctx_cancelled and return). */
+static long long hang_grace_ms(long long timeout_ms)
+{
+    long long g = timeout_ms / 10;
+    return g < 1000 ? 1000 : g > 60000 ? 60000 : g;
+}
+
+/* Caller holds mu.  Give up calls that overran deadline + grace: the item
+ * fails (its dependents are skipped), its thread is left behind, and a
+ * replacement worker keeps the pool at strength. */
+static void abandon_hung(run *R)
+{
+    long long now = hoist_now_ms();
+    for (size_t i = 0; i < R->p->n; i++) {
+        rt *t = &R->r[i];
+        const hoist_plan_item *it = &R->p->items[i];
+        long long grace = hang_grace_ms(R->timeout_ms[it->kind]);
+        if (t->state != R_RUNNING || t->abandoned || !t->by || now < t->deadline + grace)
+            continue;
+        t->abandoned = 1;
+        t->by->abandoned = 1;
+        pthread_detach(t->by->th);
+        t->by = NULL;
+        R->alive--;
+        R->abandoned++;
+        finish(R, i, R_FAILED,
+               hoist_xasprintf("provider '%s' did not return within the deadline (%lld s, then "
+                               "%lld s of grace; raise timeouts.%s in the environment if it is "
+                               "only slow): the call was abandoned",
+                               R->er->drv ? R->er->drv->name : "?",
+                               R->timeout_ms[it->kind] / 1000, grace / 1000,
+                               hoist_kind_name(it->kind)));
+        if (R->left > 0 && !R->stopping)
+            spawn_worker(R);
+    }
+}
+
 int hoist_run(hoist_env_run *er, hoist_plan *p, const hoist_run_opts *o, hoist_run_summary *sum)
 {
-    run R = {.er = er, .p = p, .o = o, .sum = sum, .left = p->n};
+    /* On the heap: a thread left in a hung driver call may still read it
+     * after this function returns, so then it is deliberately not freed. */
+    run *R = hoist_xcalloc(1, sizeof *R);
+    *R = (run){.er = er, .p = p, .sum = sum, .left = p->n, .opts = *o};
     memset(sum, 0, sizeof *sum);
-    hoist_run_opts defaults = *o;
-    if (!defaults.retry_base_ms)
-        defaults.retry_base_ms = 1000;
-    if (!defaults.poll_max_ms)
-        defaults.poll_max_ms = 30000;
-    if (!defaults.stop_grace_ms)
-        defaults.stop_grace_ms = 30000;
-    R.o = &defaults;
+    if (!R->opts.retry_base_ms)
+        R->opts.retry_base_ms = 1000;
+    if (!R->opts.poll_max_ms)
+        R->opts.poll_max_ms = 30000;
+    if (!R->opts.stop_grace_ms)
+        R->opts.stop_grace_ms = 30000;
+    R->o = &R->opts;
     char *terr = NULL;
     for (int k = 0; k < HOIST_KIND_COUNT_; k++)
-        R.timeout_ms[k] = o->timeout_ms[k];
+        R->timeout_ms[k] = o->timeout_ms[k];
     long long dflt[HOIST_KIND_COUNT_];
     hoist_run_timeouts(NULL, dflt, &terr);
     for (int k = 0; k < HOIST_KIND_COUNT_; k++)
-        if (R.timeout_ms[k] <= 0)
-            R.timeout_ms[k] = dflt[k];
-    pthread_mutex_init(&R.mu, NULL);
-    pthread_cond_init(&R.cv, NULL);
-    R.r = hoist_xcalloc(p->n + 1, sizeof *R.r);
-    build_waits(&R);
-    pthread_mutex_lock(&R.mu);
+        if (R->timeout_ms[k] <= 0)
+            R->timeout_ms[k] = dflt[k];
+    pthread_mutex_init(&R->mu, NULL);
+    pthread_cond_init(&R->cv, NULL);
+    R->r = hoist_xcalloc(p->n + 1, sizeof *R->r);
+    build_waits(R);
+    pthread_mutex_lock(&R->mu);
     for (size_t i = 0; i < p->n; i++) {
         hoist_plan_item *it = &p->items[i];
-        rt *t = &R.r[i];
+        rt *t = &R->r[i];
         /* R_READY here: released by an earlier no-op's finish(), not run yet. */
         if (t->state != R_WAIT && t->state != R_READY)
             continue; /* already skipped by an earlier failure */
@@ -496,76 +584,86 @@ int hoist_run(hoist_env_run *er, hoist_plan *p, const hoist_run_opts *o, hoist_r
             t->outputs = outs ? json_deep_copy(outs) : json_object();
             json_decref(rec);
             t->n_waits_done = t->n_waits;
-            finish(&R, i, R_DONE, NULL);
+            finish(R, i, R_DONE, NULL);
         } else if (it->action == HOIST_ACT_UNAVAILABLE) {
-            finish(&R, i, R_FAILED, hoist_xstrdup(it->reason));
+            finish(R, i, R_FAILED, hoist_xstrdup(it->reason));
         }
     }
     /* Count what is already done among each item's waits. */
     for (size_t i = 0; i < p->n; i++) {
-        rt *t = &R.r[i];
+        rt *t = &R->r[i];
         if (t->state != R_WAIT)
             continue;
         t->n_waits_done = 0;
         for (size_t k = 0; k < t->n_waits; k++)
-            t->n_waits_done += R.r[t->waits[k]].state == R_DONE;
+            t->n_waits_done += R->r[t->waits[k]].state == R_DONE;
         if (t->n_waits_done == t->n_waits)
             t->state = R_READY;
     }
     int nw = o->parallelism < 1 ? 1 : o->parallelism;
-    pthread_t *th = hoist_xcalloc((size_t)nw, sizeof *th);
     int started = 0;
     for (int i = 0; i < nw; i++)
-        if (pthread_create(&th[i], NULL, worker, &R) == 0)
-            started++;
-    R.alive = started;
-    pthread_mutex_unlock(&R.mu);
+        started += spawn_worker(R);
+    pthread_mutex_unlock(&R->mu);
     if (!started) {
-        R.alive = 1;
-        worker(&R);
+        wslot self = {.R = R};
+        R->alive = 1;
+        worker(&self);
     }
     /* Supervise: turn a stop request into "start nothing new", then, after
-     * the grace period, into cancelling the calls still in flight. */
+     * the grace period, into cancelling the calls still in flight; give up
+     * calls that never return. */
     long long stop_at = 0;
-    pthread_mutex_lock(&R.mu);
-    while (R.alive > 0) {
-        if (o->stop && *o->stop && !R.stopping) {
-            R.stopping = 1;
+    pthread_mutex_lock(&R->mu);
+    while (R->alive > 0) {
+        if (o->stop && *o->stop && !R->stopping) {
+            R->stopping = 1;
             stop_at = hoist_now_ms();
-            pthread_cond_broadcast(&R.cv);
+            pthread_cond_broadcast(&R->cv);
         }
-        if (R.stopping && !R.cancel && hoist_now_ms() - stop_at > R.o->stop_grace_ms)
-            R.cancel = 1;
+        if (R->stopping && !R->cancel && hoist_now_ms() - stop_at > R->o->stop_grace_ms)
+            R->cancel = 1;
+        abandon_hung(R);
+        if (R->alive <= 0)
+            break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 50 * 1000000L;
         ts.tv_sec += ts.tv_nsec / 1000000000L;
         ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&R.cv, &R.mu, &ts);
+        pthread_cond_timedwait(&R->cv, &R->mu, &ts);
     }
-    pthread_mutex_unlock(&R.mu);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    free(th);
-    sum->interrupted = R.left;
-    sum->stopped = R.stopping && R.left > 0;
-    if (R.stopping && !sum->stopped)
+    pthread_mutex_unlock(&R->mu);
+    for (wslot *w = R->slots; w; w = w->next)
+        if (!w->abandoned)
+            pthread_join(w->th, NULL);
+    sum->interrupted = R->left;
+    sum->stopped = R->stopping && R->left > 0;
+    if (R->stopping && !sum->stopped)
         sum->stopped = 1; /* interrupted even if the last items happened to finish */
-    for (size_t i = 0; i < p->n; i++) {
-        if (R.r[i].state == R_READY || R.r[i].state == R_WAIT)
-            emit(&R, i, hoist_action_name(p->items[i].action), "interrupted", -1, 0,
+    sum->abandoned = R->abandoned;
+    for (size_t i = 0; i < p->n; i++)
+        if (R->r[i].state == R_READY || R->r[i].state == R_WAIT)
+            emit(R, i, hoist_action_name(p->items[i].action), "interrupted", -1, 0,
                  "not finished; the next run resumes it");
-        free(R.r[i].waits);
-        free(R.r[i].deps);
-        free(R.r[i].msg);
-        json_decref(R.r[i].outputs);
-        json_decref(R.r[i].exec_spec);
-    }
-    free(R.r);
     free(terr);
-    pthread_cond_destroy(&R.cv);
-    pthread_mutex_destroy(&R.mu);
-    if (sum->stopped)
-        return 130;
-    return sum->failed || sum->skipped ? 1 : 0;
+    int rc = sum->stopped ? 130 : sum->failed || sum->skipped ? 1 : 0;
+    if (R->abandoned)
+        return rc; /* R, its items and the abandoned slots stay for the threads left behind */
+    for (size_t i = 0; i < p->n; i++) {
+        free(R->r[i].waits);
+        free(R->r[i].deps);
+        free(R->r[i].msg);
+        json_decref(R->r[i].outputs);
+        json_decref(R->r[i].exec_spec);
+    }
+    for (wslot *w = R->slots, *nx; w; w = nx) {
+        nx = w->next;
+        free(w);
+    }
+    free(R->r);
+    pthread_cond_destroy(&R->cv);
+    pthread_mutex_destroy(&R->mu);
+    free(R);
+    return rc;
 }

@@ -24,6 +24,9 @@ typedef struct hoist_run_opts {
 typedef struct hoist_run_summary {
     size_t created, changed, unchanged, destroyed, paused, failed, skipped, interrupted;
     int stopped; /* the run was stopped before everything ran */
+    size_t abandoned; /* driver calls given up after deadline + grace: their threads are still
+                         inside the driver, so the caller must exit the process soon after
+                         (without unloading the driver or freeing what the run used) */
 } hoist_run_summary;
 
 /*
@@ -38,6 +41,10 @@ int hoist_run_timeouts(json_t *settings, long long timeout_ms[HOIST_KIND_COUNT_]
  * hoist_run - execute @p (built from @er) and fill @sum.  Returns 0 when
  * every item succeeded, 1 when something failed or was skipped, 130 when
  * stopped through opts->stop.  Item messages go through opts->ev.
+ * A call still inside the driver at its kind's deadline plus a grace (a
+ * tenth of the deadline, 1-60 s) is abandoned: the item fails with "did not
+ * return within the deadline", the run goes on, and sum->abandoned counts
+ * it (see there: the process must then exit without cleaning up).
  */
 int hoist_run(hoist_env_run *er, hoist_plan *p, const hoist_run_opts *opts, hoist_run_summary *sum);
 

@@ -47,4 +47,8 @@ long long hoist_now_ms(void);
 /* mkdir -p with @mode for the created components; 0 or -1 (errno). */
 int hoist_mkdirs(const char *path, unsigned mode);
 
+/* 1 if @len bytes at @s are well-formed UTF-8 (no overlongs, surrogates or
+   code points above U+10FFFF), else 0.  Thread-safe. */
+int hoist_utf8_valid(const char *s, size_t len);
+
 #endif

@@ -134,7 +134,11 @@ int hoist_service_error(const char *body, size_t len, char **code, char **messag
     *code = *message = NULL;
     if (!body || !len)
         return 0;
-    size_t i = strspn(body, " \t\r\n");
+    /* Bounded by @len: the body need not be NUL-terminated (strspn read past
+     * the end of an all-blank body; found by fuzz_xml). */
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+        i++;
     if (i < len && body[i] == '{')
         return json_error(body, len, code, message);
     if (i >= len || body[i] != '<')

@@ -255,6 +255,16 @@ static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
     ev = NULL;
     print_summary(o, verb, &sum, hoist_now_ms() - t0);
     rc = r == 130 ? EXIT_INTERRUPTED : r ? EXIT_FAILED : EXIT_DONE;
+    if (sum.abandoned) {
+        /* Threads are still inside the driver: unloading it or freeing what
+         * they use would crash them.  State is already on disk (every step
+         * is an atomic write), so leave now without cleaning up. */
+        fprintf(stderr, "hoist %s: %zu driver call%s did not return within the deadline; state "
+                "is saved; exiting without waiting for %s\n", verb, sum.abandoned,
+                sum.abandoned == 1 ? "" : "s", sum.abandoned == 1 ? "it" : "them");
+        fflush(NULL);
+        _exit(EXIT_FAILED);
+    }
     if (mode == HOIST_PLAN_DEPLOY && !is_json(o)) {
         for (size_t i = 0; i < pe.g->n; i++) {
             const hoist_node *n = &pe.g->nodes[i];

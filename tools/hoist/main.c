@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 #include "cli.h"
 #include "imagexec.h"
+#include "loader.h"
 #include "util.h"
 #include "log.h"
 
@@ -130,6 +131,8 @@ int main(int argc, char **argv)
 {
     /* The pipeline's executors beyond the driver's own operations. */
     hoist_image_executor_register();
+    /* A driver that crashes is named, not a bare "Segmentation fault". */
+    hoist_crash_report_install();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
