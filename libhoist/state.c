@@ -277,24 +277,6 @@ static int hexval(int c)
     return -1;
 }
 
-/* Base64 decode (standard alphabet); returns the length or -1. */
-static int b64_decode(const char *in, unsigned char *out, size_t cap)
-{
-    size_t n = strlen(in);
-    while (n && (in[n - 1] == '\n' || in[n - 1] == '\r' || in[n - 1] == ' '))
-        n--;
-    if (n % 4 || (n / 4) * 3 > cap)
-        return -1;
-    int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-    if (len < 0)
-        return -1;
-    if (n && in[n - 1] == '=')
-        len--;
-    if (n > 1 && in[n - 2] == '=')
-        len--;
-    return len;
-}
-
 static int parse_key(const char *s, unsigned char key[32])
 {
     size_t n = strlen(s);
@@ -310,14 +292,17 @@ static int parse_key(const char *s, unsigned char key[32])
         return 0;
     }
 try_b64:;
-    unsigned char tmp[64];
     char *copy = hoist_xstrndup(s, n);
-    int len = b64_decode(copy, tmp, sizeof tmp);
+    size_t len = 0;
+    unsigned char *raw = (unsigned char *)hoist_base64_decode(copy, &len);
     free(copy);
-    if (len != 32)
-        return -1;
-    memcpy(key, tmp, 32);
-    return 0;
+    int ok = raw && len == 32;
+    if (ok)
+        memcpy(key, raw, 32);
+    if (raw)
+        OPENSSL_cleanse(raw, len);
+    free(raw);
+    return ok ? 0 : -1;
 }
 
 int hoist_state_key_from_env(unsigned char key[32], char **err)
@@ -386,9 +371,9 @@ char *hoist_state_unseal(const unsigned char key[32], const char *sealed, char *
         *err = hoist_xstrdup("sealed secrets use an unknown scheme");
         return NULL;
     }
-    size_t cap = strlen(sealed) + 4;
-    unsigned char *raw = hoist_xmalloc(cap);
-    int n = b64_decode(sealed + pl, raw, cap);
+    size_t rawlen = 0;
+    unsigned char *raw = (unsigned char *)hoist_base64_decode(sealed + pl, &rawlen);
+    int n = raw ? (int)rawlen : -1;
     if (n < 28) {
         *err = hoist_xstrdup("sealed secrets are truncated or not base64");
         free(raw);
