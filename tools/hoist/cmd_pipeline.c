@@ -487,7 +487,9 @@ const char cli_help_plan[] =
      "what deploy would do: + create, ~ update (with the changed fields),\n"
      "-/+ replace, - destroy (in state but no longer in hoist.yml), ! cannot run\n"
      "with this version of hoist.  Ends with a summary line.  Writes nothing and\n"
-     "takes no lock.  -o json prints one JSON document.\n";
+     "takes no lock.  -o json prints one JSON document ({resources, summary}).\n"
+     "A resource that cannot be observed shows `error: ...`.  Exit 0, 1 when\n"
+     "the driver cannot start, 2 for usage or hoist.yml errors.\n";
 
 const char cli_help_deploy[] =
      "usage: hoist deploy [-f FILE] -e ENV [--yes] [--parallelism N] [--lock-timeout S]\n"
@@ -502,33 +504,41 @@ const char cli_help_deploy[] =
      "Ctrl-C: start nothing new, let calls in flight finish, save, exit 130;\n"
      "a second Ctrl-C exits at once.  Apps get their databases as\n"
      "HOIST_DATABASE_<NAME>_{HOST,PORT,USER,PASSWORD,NAME,URL} (and DATABASE_URL\n"
-     "when they use one).  Public apps' URLs are printed at the end.\n"
-     "Exit: 0 done, 1 something failed, 2 usage, 130 interrupted.\n";
+     "when they use exactly one), and PORT.  Public apps' URLs are printed at\n"
+     "the end.  -o json prints one JSON object per event, then a summary.\n"
+     "Exit: 0 done, 1 something failed or the answer was no, 2 usage (or no\n"
+     "terminal and no --yes), 130 interrupted.\n";
 
 const char cli_help_destroy[] =
      "usage: hoist destroy [-f FILE] -e ENV [--yes] [--force] [--lock-timeout S]\n\n"
      "Deletes what the state records, in reverse dependency order (apps first,\n"
      "the network last).  A resource is forgotten only once the provider confirms\n"
-     "it is gone.  Asks you to type the environment name (--yes skips it).\n"
-     "Environments marked `protected: true` need --force.\n";
+     "it is gone.  Asks you to type the environment name (--yes skips it;\n"
+     "without a terminal --yes is required).  Environments marked\n"
+     "`protected: true` need --force as well (exit 2 without it).\n"
+     "Ctrl-C and exit codes as for deploy.\n";
 
 const char cli_help_status[] =
      "usage: hoist status [-f FILE] -e ENV [-o json]\n\n"
      "Observes each recorded resource in the cloud and compares it with the state\n"
-     "and hoist.yml: missing, changed, not ready, not deployed, in sync.\n"
-     "Exit 0 when everything is in sync, 1 when something drifted.\n";
+     "and hoist.yml: missing, changed, not ready, not deployed, not in hoist.yml,\n"
+     "paused, in sync.  Takes no lock.  -o json prints {resources, drift}.\n"
+     "Exit 0 when everything is in sync or paused, 1 when something drifted.\n";
 
 const char cli_help_pause[] =
-     "usage: hoist pause [-f FILE] -e ENV [--yes]\n\n"
-     "Scales apps to zero and stops databases where the provider can.  A later\n"
+     "usage: hoist pause [-f FILE] -e ENV [--yes] [--lock-timeout S]\n\n"
+     "Scales apps to zero and stops databases where the provider can\n"
+     "(capability pause-database); data is kept.  Asks like deploy.  A later\n"
      "hoist deploy resumes them.\n";
 
 const char cli_help_graph[] =
      "usage: hoist graph [-f FILE] -e ENV [--format dot|svg|png]\n\n"
-     "Prints the graph in DOT; svg and png need Graphviz's `dot` in PATH.\n"
+     "Prints the resource graph in DOT (an edge from each resource to what\n"
+     "depends on it); svg and png need Graphviz's `dot` in PATH.\n"
      "Example: hoist graph -e dev --format svg > dev.svg\n";
 
 const char cli_help_logs[] =
      "usage: hoist logs [-f FILE] -e ENV APP [--follow]\n\n"
-     "Prints the recent output of APP through the provider (local runtime);\n"
-     "--follow keeps printing until Ctrl-C.\n";
+     "Prints the output of APP: its log files for a local-runtime provider,\n"
+     "else its pods' logs through the cluster's Kubernetes API ([pod] prefix\n"
+     "when there are several).  --follow keeps printing until Ctrl-C.\n";
