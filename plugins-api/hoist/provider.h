@@ -22,8 +22,8 @@
  * -------------
  *   1.0  Descriptor, init/fini, network/cluster/registry/database/app ops,
  *        cluster and registry credentials, database connection, status codes,
- *        capability bits.  Host table: log, fail, secret, cancelled, setting,
- *        state_dir (see hoist/host.h).
+ *        capability bits.  Host table: log, fail, secret, cancelled,
+ *        state_dir, random_secret (see hoist/host.h).
  *   1.1  Host table: http, http_response_free, http_header, http_error,
  *        sigv4_presign, eks_token, credentials, xml_*; hoist_sigv4_spec,
  *        hoist_http_request, hoist_http_response.

@@ -16,7 +16,7 @@
 static void usage(FILE *fp)
 {
     fputs("Usage: hoist-sim [OPTION]...\n"
-          "A local simulator of the DigitalOcean and Scaleway APIs for testing hoist.\n"
+          "A local simulator of the AWS, DigitalOcean, Scaleway and Kubernetes APIs for testing hoist.\n"
           "\n"
           "  --host ADDR              listen address (default 127.0.0.1)\n"
           "  --port N                 listen port (default 4566; 0 picks a free one)\n"
