@@ -239,5 +239,6 @@ void sim_do_register(void);
 void sim_scw_register(void);
 void sim_kube_register(void);
 void sim_aws_register(void);
+void sim_s3_register(void);
 
 #endif
