@@ -1,0 +1,7 @@
+# Shared state on S3: the backend against hoist-sim (Check), two deploys on
+# one environment, the AWS CLI reading hoist's state, s3rver behind a SigV4 proxy.
+check_PROGRAMS += tests/check_state_s3
+TESTS += tests/check_state_s3
+tests_check_state_s3_SOURCES = tests/check_state_s3.c
+tests_check_state_s3_CFLAGS = $(TEST_CFLAGS)
+tests_check_state_s3_LDADD = $(TEST_LIBS) -lpthread
