@@ -5,3 +5,5 @@ TESTS += tests/check_state_s3
 tests_check_state_s3_SOURCES = tests/check_state_s3.c
 tests_check_state_s3_CFLAGS = $(TEST_CFLAGS)
 tests_check_state_s3_LDADD = $(TEST_LIBS) -lpthread
+TESTS += tests/s3_deploy.sh
+EXTRA_DIST += tests/s3_deploy.sh
