@@ -7,3 +7,5 @@ tests_check_state_s3_CFLAGS = $(TEST_CFLAGS)
 tests_check_state_s3_LDADD = $(TEST_LIBS) -lpthread
 TESTS += tests/s3_deploy.sh
 EXTRA_DIST += tests/s3_deploy.sh
+TESTS += tests/s3_s3rver.sh
+EXTRA_DIST += tests/s3_s3rver.sh tests/s3_sigv4_proxy.py
