@@ -458,7 +458,14 @@ static int throttled(const char *body, size_t len)
 
 /* Server-requested wait in ms (Retry-After: seconds or HTTP date;
    ratelimit-reset: Unix time), or -1. */
-static long long server_wait_ms(const char *headers)
+/*
+ * How long the server asked us to wait: Retry-After (seconds or a date), or
+ * DigitalOcean's ratelimit-reset (Unix time of the window's end) - but that
+ * one only when the window is really spent (a 429, or ratelimit-remaining
+ * 0): DigitalOcean sends it on every answer, and a 5xx in a fresh window
+ * must not wait for the whole window.
+ */
+static long long server_wait_ms(const char *headers, long status)
 {
     size_t vl;
     const char *v = header_in(headers, "Retry-After", &vl);
@@ -477,7 +484,10 @@ static long long server_wait_ms(const char *headers)
         free(s);
     }
     v = header_in(headers, "ratelimit-reset", &vl);
-    if (v && w < 0) {
+    size_t rl;
+    const char *rem = header_in(headers, "ratelimit-remaining", &rl);
+    int spent = status == 429 || (rem && strtoll(rem, NULL, 10) <= 0);
+    if (v && w < 0 && spent) {
         long long t = strtoll(v, NULL, 10);
         if (t > 0)
             w = (t - (long long)time(NULL)) * 1000;
@@ -660,7 +670,11 @@ hoist_status hoist_http(hoist_ctx *ctx, const hoist_http_request *req, hoist_htt
         hoist_buf_free(&trace);
 
         curl_easy_reset(h); /* keeps the connection, DNS and TLS session caches */
-        setup_handle(h, req, req->url, &x, errbuf, reuse);
+        /* libcurl silently re-sends a request once when a reused connection
+         * turns out dead before any answer byte - including a POST the
+         * server already acted on (an "answer lost" fault).  A request that
+         * must not be repeated therefore gets a connection of its own. */
+        setup_handle(h, req, req->url, &x, errbuf, reuse && may_retry_sent);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
         long long t0 = hoist_now_ms();
         CURLcode rc = curl_easy_perform(h);
@@ -736,7 +750,7 @@ hoist_status hoist_http(hoist_ctx *ctx, const hoist_http_request *req, hoist_htt
         if (ceiling > cap)
             ceiling = cap;
         long long delay = use_jitter ? jitter(ceiling) : ceiling;
-        long long asked = rc == CURLE_OK ? server_wait_ms(x.headers.s) : -1;
+        long long asked = rc == CURLE_OK ? server_wait_ms(x.headers.s, status) : -1;
         if (asked > delay)
             delay = asked;
         long long elapsed = hoist_now_ms() - started;

@@ -170,6 +170,38 @@ START_TEST(test_retry_after)
     ck_assert_int_eq(resp.attempts, 2);
     ck_assert_ptr_nonnull(strstr(captured.s, "server asked"));
     hoist_http_response_free(&resp);
+    /* ...but a 5xx in a window that is not spent waits only the backoff. */
+    snprintf(reset, sizeof reset, "%lld", (long long)time(NULL) + 60);
+    th_step s3[] = {{.status = 503, .hname = "ratelimit-reset", .hval = reset}, {.status = 200}};
+    th_script(&srv, s3, 2);
+    t0 = hoist_now_ms();
+    ck_assert_int_eq(hoist_http(&ctx, &r, &resp), HOIST_OK);
+    ck_assert_int_lt(hoist_now_ms() - t0, 30000);
+    ck_assert_int_eq(resp.attempts, 2);
+    hoist_http_response_free(&resp);
+}
+END_TEST
+
+/*
+ * An "answer lost" on a reused connection: the server acts on the POST and
+ * drops the connection.  libcurl would silently re-send it on a fresh
+ * connection; a create without an idempotency token must reach the server
+ * exactly once and fail visibly instead.
+ */
+START_TEST(test_post_not_resent_on_reused_connection)
+{
+    th_step s[] = {{.status = 200, .body = "warm"}, {.close = 1}, {.status = 201}};
+    th_script(&srv, s, 3);
+    hoist_http_request g = get_req();
+    hoist_http_response resp;
+    ck_assert_int_eq(hoist_http(&ctx, &g, &resp), HOIST_OK); /* leaves a connection to reuse */
+    hoist_http_response_free(&resp);
+    hoist_http_request r = get_req();
+    r.method = "POST";
+    r.body = "{\"create\":1}";
+    r.body_len = strlen(r.body);
+    ck_assert_int_ne(hoist_http(&ctx, &r, &resp), HOIST_OK);
+    ck_assert_int_eq(th_hits(&srv), 2);
 }
 END_TEST
 
@@ -645,6 +677,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_backoff_bounded_growing);
     tcase_add_test(tc, test_retry_after);
     tcase_add_test(tc, test_post_idempotency);
+    tcase_add_test(tc, test_post_not_resent_on_reused_connection);
     tcase_add_test(tc, test_throttling_body_and_reset);
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_cancel);

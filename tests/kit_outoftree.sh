@@ -56,7 +56,10 @@ drivers=$tmp/drivers
 mkdir -m 700 "$drivers"
 cd "$tmp/src" || exit 1
 step "template: autoreconf -i" autoreconf -i
-step "template: ./configure" ./configure --with-providerdir="$drivers"
+# Built with hoist's own CFLAGS/LDFLAGS: under the sanitizer pass the
+# installed helper library is instrumented, and so must its users be.
+step "template: ./configure" ./configure --with-providerdir="$drivers" \
+    CFLAGS="${HOIST_CFLAGS:--g -O2}" LDFLAGS="${HOIST_LDFLAGS:-}"
 if grep -q "^HOIST_PROVIDER_CFLAGS = .*-I$inst/include" Makefile; then
     ok "configure took HOIST_PROVIDER_CFLAGS from hoist-provider.pc"
 else

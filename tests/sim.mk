@@ -6,3 +6,7 @@ EXTRA_DIST += tests/sim_prism.sh tests/sim_faults.sh tests/sim_lib.sh
 SIM_AWS_TESTS = tests/sim_aws.sh
 TESTS += $(SIM_AWS_TESTS)
 EXTRA_DIST += $(SIM_AWS_TESTS)
+# hoist-sim's Kubernetes API (tools/hoist-sim/sim_kube*.c)
+TESTS += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh
+EXTRA_DIST += tests/sim_kube_api.sh tests/sim_kube_kubectl.sh tests/sim_kube_lib.sh \
+	tests/sim_kube_tls.py

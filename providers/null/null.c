@@ -17,6 +17,9 @@
  *   registry:   { endpoint, username, password } a real registry whose
  *               credentials the registry op hands out (repository
  *               "<project>/<app>"), so image pushes can be tested
+ *   cluster_credentials: { endpoint, token, ca_pem } what the cluster's
+ *               credentials op hands out (default: an unreachable endpoint),
+ *               e.g. a hoist-sim cluster's Kubernetes API for the kube executor
  *
  * Files in the cloud directory besides the objects:
  *   creates.log  "<kind>/<name> <id>" per creation (the id tells a real second
@@ -44,6 +47,7 @@ typedef struct null_prov {
     json_t *fail;
     json_t *latency;
     json_t *registry;
+    json_t *kube; /* cluster_credentials */
     hoist_provider_ops ops; /* per instance: `offer:` chooses the tables */
 } null_prov;
 
@@ -311,12 +315,17 @@ static hoist_status null_app_logs(void *vp, hoist_ctx *ctx, const hoist_resource
 static hoist_status null_cluster_credentials(void *vp, hoist_ctx *ctx, const hoist_resource *r,
                                              hoist_cluster_credentials *out)
 {
-    (void)vp;
-    (void)ctx;
+    null_prov *p = vp;
     (void)r;
-    out->endpoint = strdup("https://127.0.0.1:1");
-    out->token = strdup("null-cluster-token");
-    return out->endpoint && out->token ? HOIST_OK : HOIST_E_INTERNAL;
+    const char *ep = json_string_value(json_object_get(p->kube, "endpoint"));
+    const char *tok = json_string_value(json_object_get(p->kube, "token"));
+    const char *ca = json_string_value(json_object_get(p->kube, "ca_pem"));
+    out->endpoint = strdup(ep ? ep : "https://127.0.0.1:1");
+    out->token = strdup(tok ? tok : "null-cluster-token");
+    out->ca_pem = ca ? strdup(ca) : NULL;
+    if (!out->endpoint || !out->token)
+        return p->host->fail(ctx, HOIST_E_INTERNAL, "out of memory");
+    return HOIST_OK;
 }
 
 static char *null_dup(json_t *obj, const char *key)
@@ -418,6 +427,7 @@ static hoist_status null_init(const hoist_host *host, hoist_ctx *ctx, json_t *se
     p->fail = json_incref(json_object_get(settings, "fail"));
     p->latency = json_incref(json_object_get(settings, "latency"));
     p->registry = json_incref(json_object_get(settings, "registry"));
+    p->kube = json_incref(json_object_get(settings, "cluster_credentials"));
     json_t *offer = json_object_get(settings, "offer");
     p->ops = (hoist_provider_ops){
         .struct_size = sizeof p->ops,
@@ -440,6 +450,7 @@ static void null_fini(void *vp)
     json_decref(p->fail);
     json_decref(p->latency);
     json_decref(p->registry);
+    json_decref(p->kube);
     free(p->dir);
     free(p);
 }

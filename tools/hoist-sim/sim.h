@@ -45,6 +45,9 @@ typedef struct sim_resp {
     char *hname[SIM_MAX_HEADERS], *hval[SIM_MAX_HEADERS];
     int nheaders;
     int drop;                      /* close the connection without answering */
+    long long again_ms;            /* > 0 with status 0: run the handler again after this
+                                    * long, without the lock (a watch waiting for a change) */
+    int rounds;                    /* how many times the handler already ran */
 } sim_resp;
 
 typedef void (*sim_handler)(sim_req *rq, sim_resp *rs);
@@ -224,6 +227,26 @@ void sim_calls_reset(void);
 
 /* All kinds a module defines must be listed for persistence to map them back. */
 void sim_kind_add(const sim_kind *k);
+/* The registered kind @cloud/@type, or NULL. */
+const sim_kind *sim_kind_lookup(const char *cloud, const char *type);
+
+/* ---- the Kubernetes API of simulated clusters (sim_kube.c) ---- */
+
+/*
+ * Give cluster @id a Kubernetes API and a bearer token; call it when the
+ * cloud creates the cluster.  The API lives at sim_kube_endpoint(@id) and
+ * answers 503 until the owner resource (@owner, @id) shows its kind's ready
+ * status, and 404 once that resource is gone.  Returns the token (borrowed:
+ * valid until sim_kube_cluster_remove or a store reset; copy it).
+ * Idempotent: a second call returns the existing token.
+ */
+const char *sim_kube_cluster_add(const sim_kind *owner, const char *id);
+/* Forget cluster @id's API, token and every object in it (cluster deleted). */
+void sim_kube_cluster_remove(const char *id);
+/* Token of cluster @id (borrowed), or NULL when it has no API. */
+const char *sim_kube_token(const char *id);
+/* "<base_url>/kube/<id>" (owned): what a cloud reports as the cluster endpoint. */
+char *sim_kube_endpoint(const char *id);
 
 /* ---- server ---- */
 

@@ -640,6 +640,17 @@ static int sim_dispatch(sim_req *rq, sim_resp *rs)
             c->error(rq, rs, 400, "bad_request", NULL, jerr.text);
         else
             route->h(rq, rs);
+        /* a handler waiting for a change (a Kubernetes watch) asks to run again */
+        while (rs->status == 0 && rs->again_ms > 0) {
+            useconds_t us = (useconds_t)(rs->again_ms * 1000);
+            rs->again_ms = 0;
+            rs->rounds++;
+            pthread_mutex_unlock(&sim_lock);
+            usleep(us);
+            pthread_mutex_lock(&sim_lock);
+            sim_store_sweep();
+            route->h(rq, rs);
+        }
         if (route->mutating && rs->status < 300)
             sim_store_save();
     }

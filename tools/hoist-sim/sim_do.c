@@ -411,8 +411,8 @@ static void do_cluster_create(sim_req *rq, sim_resp *rs)
             goto cleanup;
         json_array_append_new(pools, p);
     }
-    char *id = sim_uuid(), *endpoint = hoist_xasprintf("%s/kube/%s", sim_cfg.base_url, id);
-    char *tag = hoist_xasprintf("k8s:%s", id), *token = do_secret();
+    char *id = sim_uuid(), *endpoint = sim_kube_endpoint(id);
+    char *tag = hoist_xasprintf("k8s:%s", id);
     json_t *tags = json_pack("[s,s]", "k8s", tag);
     size_t k;
     json_t *t;
@@ -429,12 +429,11 @@ static void do_cluster_create(sim_req *rq, sim_resp *rs)
         "auto_upgrade", 0, "status", "state", "provisioning", "message", "Provisioning",
         "created_at", ts, "updated_at", ts, "surge_upgrade", 0, "ha", 0, "registry_enabled", 0);
     sim_res *r = sim_res_new(&do_cluster, id, name, region, NULL, body, tags);
-    json_object_set_new(r->priv, "token", json_string(token));
+    sim_kube_cluster_add(&do_cluster, id); /* serves once the cluster is running */
     sim_reply_json(rs, 201, json_pack("{s:O}", "kubernetes_cluster", sim_res_render(r)));
     free(id);
     free(endpoint);
     free(tag);
-    free(token);
 cleanup:
     json_decref(pools);
 }
@@ -451,6 +450,7 @@ static void do_cluster_delete(sim_req *rq, sim_resp *rs)
     sim_res *r = do_find(rq, rs, &do_cluster, "cluster_id");
     if (!r)
         return;
+    sim_kube_cluster_remove(r->id);
     sim_res_delete(r);
     sim_reply_json(rs, 204, NULL);
 }
@@ -512,7 +512,7 @@ static void do_pool_update(sim_req *rq, sim_resp *rs)
 static char *do_kubeconfig_text(sim_res *r)
 {
     const char *ep = json_string_value(json_object_get(r->body, "endpoint"));
-    const char *tok = json_string_value(json_object_get(r->priv, "token"));
+    const char *tok = sim_kube_token(r->id);
     return hoist_xasprintf("apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: %s\n"
                            "  name: do-%s-%s\ncontexts:\n- context:\n    cluster: do-%s-%s\n"
                            "    user: do-%s-%s-admin\n  name: do-%s-%s\n"
@@ -540,9 +540,9 @@ static void do_credentials(sim_req *rq, sim_resp *rs)
         return;
     /* hoist-sim serves plain HTTP: there is no CA, so the CA data is empty */
     sim_reply_json(rs, 200,
-                   json_pack("{s:O,s:s,s:O,s:s}", "server", json_object_get(r->body, "endpoint"),
+                   json_pack("{s:O,s:s,s:o,s:s}", "server", json_object_get(r->body, "endpoint"),
                              "certificate_authority_data", "", "token",
-                             json_object_get(r->priv, "token"), "expires_at",
+                             json_string(sim_kube_token(r->id)), "expires_at",
                              sim_rfc3339(sim_wall_ms() + 7 * 24 * 3600 * 1000LL, ts)));
 }
 

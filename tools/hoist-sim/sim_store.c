@@ -26,7 +26,7 @@ void sim_kind_add(const sim_kind *k)
     sim_kinds[sim_nkinds++] = k;
 }
 
-static const sim_kind *sim_kind_find(const char *cloud, const char *type)
+const sim_kind *sim_kind_lookup(const char *cloud, const char *type)
 {
     for (size_t i = 0; i < sim_nkinds; i++)
         if (strcmp(sim_kinds[i]->cloud, cloud) == 0 && strcmp(sim_kinds[i]->type, type) == 0)
@@ -286,7 +286,7 @@ int sim_store_load(char **err)
     json_array_foreach(json_object_get(doc, "resources"), i, e) {
         const char *cloud = json_string_value(json_object_get(e, "cloud"));
         const char *type = json_string_value(json_object_get(e, "type"));
-        const sim_kind *k = cloud && type ? sim_kind_find(cloud, type) : NULL;
+        const sim_kind *k = cloud && type ? sim_kind_lookup(cloud, type) : NULL;
         if (!k) {
             *err = hoist_xasprintf("%s: unknown resource kind %s/%s", path, cloud ? cloud : "?",
                                    type ? type : "?");

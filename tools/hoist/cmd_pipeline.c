@@ -21,17 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct pipe_env {
-    hoist_loader *l;
-    hoist_config *cfg;
-    const hoist_env_cfg *env;
-    hoist_driver *drv;
-    hoist_graph *g;
-    hoist_state *st;
-    hoist_env_run er;
-} pipe_env;
-
-static volatile int stop_flag;
+volatile int stop_flag;
 
 static void on_signal(int sig)
 {
@@ -47,7 +37,7 @@ static void on_signal(int sig)
     (void)w;
 }
 
-static void install_signals(void)
+void install_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -57,7 +47,7 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static void pipe_close(pipe_env *pe)
+void cli_pipe_close(pipe_env *pe)
 {
     hoist_state_free(pe->st);
     hoist_graph_free(pe->g);
@@ -72,7 +62,7 @@ static void pipe_close(pipe_env *pe)
  * dir), the graph and the state; lock the state for @operation unless NULL.
  * Returns EXIT_DONE or the exit code to leave with (message printed).
  */
-static int pipe_open(cli_opts *o, pipe_env *pe, const char *operation)
+int cli_pipe_open(cli_opts *o, pipe_env *pe, const char *operation)
 {
     char *err = NULL;
     int rc = EXIT_USAGE;
@@ -84,6 +74,7 @@ static int pipe_open(cli_opts *o, pipe_env *pe, const char *operation)
     pe->env = cli_env(o, pe->cfg);
     if (!pe->env)
         goto fail;
+    cli_kube_register(pe->env);
     if (hoist_loader_open(pe->l, pe->env->provider, &pe->drv, &err) != HOIST_OK) {
         fprintf(stderr, "hoist: %s\n", err);
         goto fail;
@@ -126,7 +117,7 @@ static int pipe_open(cli_opts *o, pipe_env *pe, const char *operation)
     return EXIT_DONE;
 fail:
     free(err);
-    pipe_close(pe);
+    cli_pipe_close(pe);
     return rc;
 }
 
@@ -138,7 +129,7 @@ static int is_json(cli_opts *o)
 int cmd_plan(cli_opts *o)
 {
     pipe_env pe;
-    int rc = pipe_open(o, &pe, NULL);
+    int rc = cli_pipe_open(o, &pe, NULL);
     if (rc != EXIT_DONE)
         return rc;
     char *err = NULL;
@@ -146,12 +137,12 @@ int cmd_plan(cli_opts *o)
     if (!p) {
         fprintf(stderr, "hoist plan: %s\n", err);
         free(err);
-        pipe_close(&pe);
+        cli_pipe_close(&pe);
         return EXIT_FAILED;
     }
     hoist_plan_print(p, stdout, is_json(o), hoist_use_color(stdout));
     hoist_plan_free(p);
-    pipe_close(&pe);
+    cli_pipe_close(&pe);
     return EXIT_DONE;
 }
 
@@ -220,7 +211,7 @@ static int timeouts(pipe_env *pe, hoist_run_opts *ro)
 static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
 {
     pipe_env pe;
-    int rc = pipe_open(o, &pe, verb);
+    int rc = cli_pipe_open(o, &pe, verb);
     if (rc != EXIT_DONE)
         return rc;
     char *err = NULL;
@@ -288,7 +279,7 @@ done:
     hoist_events_free(ev);
     free(err);
     hoist_plan_free(p);
-    pipe_close(&pe);
+    cli_pipe_close(&pe);
     return rc;
 }
 
@@ -310,7 +301,7 @@ int cmd_pause(cli_opts *o)
 int cmd_status(cli_opts *o)
 {
     pipe_env pe;
-    int rc = pipe_open(o, &pe, NULL);
+    int rc = cli_pipe_open(o, &pe, NULL);
     if (rc != EXIT_DONE)
         return rc;
     char *err = NULL;
@@ -318,7 +309,7 @@ int cmd_status(cli_opts *o)
     if (!p) {
         fprintf(stderr, "hoist status: %s\n", err);
         free(err);
-        pipe_close(&pe);
+        cli_pipe_close(&pe);
         return EXIT_FAILED;
     }
     json_t *arr = json_array();
@@ -373,7 +364,7 @@ int cmd_status(cli_opts *o)
                drift == 1 ? "" : "s");
     }
     hoist_plan_free(p);
-    pipe_close(&pe);
+    cli_pipe_close(&pe);
     return drift ? EXIT_FAILED : EXIT_DONE;
 }
 
@@ -408,7 +399,7 @@ int cmd_graph(cli_opts *o)
         return EXIT_FAILED;
     }
     pipe_env pe;
-    int rc = pipe_open(o, &pe, NULL);
+    int rc = cli_pipe_open(o, &pe, NULL);
     if (rc != EXIT_DONE)
         return rc;
     FILE *fp = stdout;
@@ -420,7 +411,7 @@ int cmd_graph(cli_opts *o)
     hoist_graph_dot(pe.g, NULL, fp ? fp : stdout);
     if (fp && fp != stdout && pclose(fp) != 0)
         rc = EXIT_FAILED;
-    pipe_close(&pe);
+    cli_pipe_close(&pe);
     return rc;
 }
 
@@ -431,7 +422,7 @@ int cmd_logs(cli_opts *o)
         return EXIT_USAGE;
     }
     pipe_env pe;
-    int rc = pipe_open(o, &pe, NULL);
+    int rc = cli_pipe_open(o, &pe, NULL);
     if (rc != EXIT_DONE)
         return rc;
     const char *app = o->args[0];
@@ -442,10 +433,14 @@ int cmd_logs(cli_opts *o)
         rc = EXIT_USAGE;
         goto done;
     }
-    if (!pe.drv->ops->app || !pe.drv->ops->app->logs) {
-        fprintf(stderr, "hoist logs: provider '%s' does not serve application logs%s\n",
-                pe.env->provider,
-                pe.drv->ops->app ? "" : " (apps on Kubernetes: logs arrive with the kube executor, issue 11)");
+    if (!pe.drv->ops->app) {
+        /* Apps run on Kubernetes: read their pods' logs through the API. */
+        rc = cli_kube_logs(o, &pe, app);
+        goto done;
+    }
+    if (!pe.drv->ops->app->logs) {
+        fprintf(stderr, "hoist logs: provider '%s' does not serve application logs\n",
+                pe.env->provider);
         rc = EXIT_FAILED;
         goto done;
     }
@@ -478,7 +473,7 @@ done:
     json_decref(needs);
     json_decref(recorded);
     json_decref(rec);
-    pipe_close(&pe);
+    cli_pipe_close(&pe);
     return rc;
 }
 

@@ -52,6 +52,8 @@ static const cli_command commands[] = {
     {"pause", cmd_pause, "stop apps and databases without losing data", cli_help_pause},
     {"graph", cmd_graph, "print the resource graph (Graphviz DOT, svg, png)", cli_help_graph},
     {"logs", cmd_logs, "show an application's output", cli_help_logs},
+    {"kubeconfig", cmd_kubeconfig, "write a kubeconfig for the environment's cluster",
+     cli_help_kubeconfig},
     {"state", cmd_state, "list, roll back or migrate an environment's state", cli_help_state},
     {"force-unlock", cmd_force_unlock, "break a stale lock on shared state",
      cli_help_force_unlock},
@@ -179,7 +181,9 @@ int main(int argc, char **argv)
         case 'f': o.file = optarg; break;
         case 'e': o.env = optarg; break;
         case 'o':
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+            /* kubeconfig's -o is a path. */
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0 &&
+                c->run != cmd_kubeconfig) {
                 fprintf(stderr, "hoist %s: --output takes 'text' or 'json', not '%s'\n", cmd, optarg);
                 return EXIT_USAGE;
             }
