@@ -217,7 +217,7 @@ json_t *aws_plist(const sim_req *rq, const char *prefix)
 
 /* ------------------------------------------------------------------ XML */
 
-static void aws_xml_esc(hoist_buf *b, const char *s)
+void aws_xml_esc(hoist_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {

@@ -47,6 +47,9 @@ const char *aws_region(const sim_req *rq);
  * access key, -2 for a wrong signature (*@why: static text).
  */
 int aws_sigv4_check(sim_req *rq, const char **why);
+/* Append @s to @b with XML's five special characters escaped (also used by S3). */
+struct hoist_buf;
+void aws_xml_esc(struct hoist_buf *b, const char *s);
 
 /* Query parameter named by printf @fmt (NULL when absent).  Query services only. */
 const char *aws_p(const sim_req *rq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -36,19 +36,6 @@ static const sim_kind s3_object_kind = {.cloud = "aws", .type = "s3_object"};
 
 /* ------------------------------------------------------------------ XML answers */
 
-static void s3_esc(hoist_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': hoist_buf_puts(b, "&lt;"); break;
-        case '>': hoist_buf_puts(b, "&gt;"); break;
-        case '&': hoist_buf_puts(b, "&amp;"); break;
-        case '"': hoist_buf_puts(b, "&quot;"); break;
-        default: hoist_buf_add(b, s, 1);
-        }
-    }
-}
-
 static void s3_error_doc(sim_req *rq, sim_resp *rs, int status, const char *code, const char *msg)
 {
     hoist_buf b = {0};
@@ -56,16 +43,16 @@ static void s3_error_doc(sim_req *rq, sim_resp *rs, int status, const char *code
     const char *bucket = sim_param(rq, "bucket"), *key = sim_param(rq, "key");
     hoist_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
                          "<Message>", code);
-    s3_esc(&b, msg);
+    aws_xml_esc(&b, msg);
     hoist_buf_puts(&b, "</Message>");
     if (bucket && *bucket) {
         hoist_buf_puts(&b, "<BucketName>");
-        s3_esc(&b, bucket);
+        aws_xml_esc(&b, bucket);
         hoist_buf_puts(&b, "</BucketName>");
     }
     if (key && *key) {
         hoist_buf_puts(&b, "<Key>");
-        s3_esc(&b, key);
+        aws_xml_esc(&b, key);
         hoist_buf_puts(&b, "</Key>");
     }
     hoist_buf_printf(&b, "<RequestId>%s</RequestId><HostId>hoist-sim</HostId></Error>", id);
@@ -281,11 +268,11 @@ static void s3_bucket_delete(sim_req *rq, sim_resp *rs)
 static void s3_list_entry(hoist_buf *x, sim_res *o)
 {
     hoist_buf_puts(x, "<Contents><Key>");
-    s3_esc(x, o->name);
+    aws_xml_esc(x, o->name);
     hoist_buf_puts(x, "</Key><LastModified>");
     hoist_buf_puts(x, json_string_value(json_object_get(o->body, "LastModified")));
     hoist_buf_puts(x, "</LastModified><ETag>");
-    s3_esc(x, json_string_value(json_object_get(o->body, "ETag")));
+    aws_xml_esc(x, json_string_value(json_object_get(o->body, "ETag")));
     hoist_buf_printf(x, "</ETag><Size>%lld</Size><StorageClass>STANDARD</StorageClass></Contents>",
                      (long long)json_integer_value(json_object_get(o->body, "Size")));
 }
@@ -336,7 +323,7 @@ static void s3_bucket_list(sim_req *rq, sim_resp *rs)
             if (!json_object_get(seen, cp)) {
                 json_object_set_new(seen, cp, json_true());
                 hoist_buf_puts(&cps, "<CommonPrefixes><Prefix>");
-                s3_esc(&cps, cp);
+                aws_xml_esc(&cps, cp);
                 hoist_buf_puts(&cps, "</Prefix></CommonPrefixes>");
                 count++;
             }
@@ -349,20 +336,20 @@ static void s3_bucket_list(sim_req *rq, sim_resp *rs)
     hoist_buf doc = {0};
     hoist_buf_printf(&doc, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult "
                            "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>");
-    s3_esc(&doc, b->id);
+    aws_xml_esc(&doc, b->id);
     hoist_buf_puts(&doc, "</Name><Prefix>");
-    s3_esc(&doc, prefix);
+    aws_xml_esc(&doc, prefix);
     hoist_buf_printf(&doc, "</Prefix><KeyCount>%ld</KeyCount><MaxKeys>%ld</MaxKeys>", count, max);
     if (delim) {
         hoist_buf_puts(&doc, "<Delimiter>");
-        s3_esc(&doc, delim);
+        aws_xml_esc(&doc, delim);
         hoist_buf_puts(&doc, "</Delimiter>");
     }
     hoist_buf_printf(&doc, "<IsTruncated>%s</IsTruncated>", i < n ? "true" : "false");
     if (i < n) {
         /* the token is the last key returned: the next page starts after it */
         hoist_buf_puts(&doc, "<NextContinuationToken>");
-        s3_esc(&doc, v[i - 1]->name);
+        aws_xml_esc(&doc, v[i - 1]->name);
         hoist_buf_puts(&doc, "</NextContinuationToken>");
     }
     hoist_buf_printf(&doc, "%s%s</ListBucketResult>", x.s ? x.s : "", cps.s ? cps.s : "");
