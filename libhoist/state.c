@@ -1,5 +1,6 @@
 /* state.c - environment state: atomic file backend, lock, sealed secrets. */
 #include "state.h"
+#include "config.h"
 #include "log.h"
 #include "util.h"
 
@@ -261,6 +262,32 @@ hoist_state_backend *hoist_state_file_backend(const char *dir, const char *env)
     b->free = file_free;
     b->describe = file_describe;
     b->data = f;
+    return b;
+}
+
+hoist_state_backend *hoist_state_backend_for(const hoist_config *cfg, const hoist_env_cfg *env,
+                                             const char *kind, char **err)
+{
+    /* the environment's keys over the project's */
+    json_t *m = json_object();
+    if (json_is_object(cfg->state))
+        json_object_update(m, cfg->state);
+    json_t *es = json_object_get(env->settings, "state");
+    if (json_is_object(es))
+        json_object_update(m, es);
+    const char *name = kind ? kind : json_string_value(json_object_get(m, "backend"));
+    hoist_state_backend *b = NULL;
+    if (!name || strcmp(name, "file") == 0) {
+        char *dir = hoist_xasprintf("%s/.hoist/state", cfg->dir);
+        b = hoist_state_file_backend(dir, env->name);
+        free(dir);
+    } else if (strcmp(name, "s3") == 0) {
+        b = hoist_state_s3_backend(m, env->name, err);
+    } else {
+        *err = hoist_xasprintf("state.backend '%s' of environment '%s' is unknown; use 'file' "
+                               "(the default) or 's3'", name, env->name);
+    }
+    json_decref(m);
     return b;
 }
 
@@ -561,6 +588,42 @@ hoist_status hoist_state_lock(hoist_state *st, const char *operation, double tim
     st->doc = doc;
     pthread_mutex_unlock(&st->mu);
     return HOIST_OK;
+}
+
+hoist_state_backend *hoist_state_backend_of(hoist_state *st)
+{
+    return st->b;
+}
+
+static hoist_status state_save_locked(hoist_state *st, char **err);
+
+hoist_status hoist_state_replace(hoist_state *st, const char *text, char **err)
+{
+    json_error_t je;
+    json_t *doc = json_loads(text, 0, &je);
+    if (!doc) {
+        *err = hoist_xasprintf("the replacement state is not JSON (line %d: %s); nothing was "
+                               "changed", je.line, je.text);
+        return HOIST_E_INVALID;
+    }
+    hoist_status rc = HOIST_OK;
+    pthread_mutex_lock(&st->mu);
+    const char *p = json_string_value(json_object_get(st->doc, "project"));
+    const char *e = json_string_value(json_object_get(st->doc, "env"));
+    if (state_check(st, doc, "the replacement state", p, e, err) != 0) {
+        json_decref(doc);
+        rc = HOIST_E_INVALID;
+    } else {
+        /* saving adds one: the new serial is above both */
+        json_int_t mine = json_integer_value(json_object_get(st->doc, "serial"));
+        json_int_t theirs = json_integer_value(json_object_get(doc, "serial"));
+        json_object_set_new(doc, "serial", json_integer(mine > theirs ? mine : theirs));
+        json_decref(st->doc);
+        st->doc = doc;
+        rc = state_save_locked(st, err);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
 }
 
 void hoist_state_set_readonly(hoist_state *st, int ro)

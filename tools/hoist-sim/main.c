@@ -75,6 +75,7 @@ int main(int argc, char **argv)
     sim_do_register();
     sim_scw_register();
     sim_kube_register();
+    sim_s3_register(); /* before AWS: its claim takes every other signed request */
     sim_aws_register();
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -92,10 +92,9 @@ int cli_pipe_open(cli_opts *o, pipe_env *pe, const char *operation)
         fprintf(stderr, "hoist: %s\n", err);
         goto fail;
     }
-    char *stdir = hoist_xasprintf("%s/.hoist/state", pe->cfg->dir);
-    pe->st = hoist_state_open(hoist_state_file_backend(stdir, pe->env->name), pe->cfg->project,
-                              pe->env->name, pe->env->provider, &err);
-    free(stdir);
+    hoist_state_backend *sb = hoist_state_backend_for(pe->cfg, pe->env, NULL, &err);
+    pe->st = sb ? hoist_state_open(sb, pe->cfg->project, pe->env->name, pe->env->provider, &err)
+                : NULL;
     if (!pe->st) {
         fprintf(stderr, "hoist: %s\n", err);
         rc = EXIT_FAILED;
@@ -107,6 +106,9 @@ int cli_pipe_open(cli_opts *o, pipe_env *pe, const char *operation)
             rc = EXIT_FAILED;
             goto fail;
         }
+        /* a shared backend that loses its lock mid-run stops the run */
+        if (sb->set_cancel)
+            sb->set_cancel(sb, &stop_flag);
     } else {
         hoist_state_set_readonly(pe->st, 1);
     }
@@ -255,6 +257,12 @@ static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
     ev = NULL;
     print_summary(o, verb, &sum, hoist_now_ms() - t0);
     rc = r == 130 ? EXIT_INTERRUPTED : r ? EXIT_FAILED : EXIT_DONE;
+    hoist_state_backend *sb = hoist_state_backend_of(pe.st);
+    if (sb->lost && sb->lost(sb)) {
+        fprintf(stderr, "hoist %s: failed: this run lost its lock on environment '%s' (%s)\n",
+                verb, pe.env->name, hoist_state_where(pe.st));
+        rc = EXIT_FAILED;
+    }
     if (sum.abandoned) {
         /* Threads are still inside the driver: unloading it or freeing what
          * they use would crash them.  State is already on disk (every step

@@ -62,6 +62,9 @@ static const cli_command commands[] = {
     {"logs", cmd_logs, "show an application's output", cli_help_logs},
     {"kubeconfig", cmd_kubeconfig, "write a kubeconfig for the environment's cluster",
      cli_help_kubeconfig},
+    {"state", cmd_state, "list, roll back or migrate an environment's state", cli_help_state},
+    {"force-unlock", cmd_force_unlock, "break a stale lock on shared state",
+     cli_help_force_unlock},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
@@ -132,7 +135,7 @@ static int cmd_help(int argc, char **argv)
 }
 
 enum { OPT_PROVIDER_DIR = 256, OPT_TRACE, OPT_PARALLELISM, OPT_LOCK_TIMEOUT, OPT_FORCE, OPT_FOLLOW,
-       OPT_PUSH, OPT_FORMAT, OPT_REGISTRY };
+       OPT_PUSH, OPT_FORMAT, OPT_REGISTRY, OPT_TO };
 
 int main(int argc, char **argv)
 {
@@ -178,6 +181,7 @@ int main(int argc, char **argv)
         {"push", no_argument, NULL, OPT_PUSH},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"registry", required_argument, NULL, OPT_REGISTRY},
+        {"to", required_argument, NULL, OPT_TO},
         {NULL, 0, NULL, 0},
     };
     optind = 2;
@@ -227,6 +231,7 @@ int main(int argc, char **argv)
         case OPT_PUSH: o.push = 1; break;
         case OPT_FORMAT: o.format = optarg; break;
         case OPT_REGISTRY: o.registry = optarg; break;
+        case OPT_TO: o.to = optarg; break;
         default:
             fprintf(stderr, "Run 'hoist help %s' for its options.\n", cmd);
             return EXIT_USAGE;
