@@ -119,7 +119,7 @@ static void diags_move_sorted(hoist_diags *src, hoist_diags *dst)
         t[i].d = src->v[i];
         t[i].seq = i;
     }
-    qsort(t, src->n, sizeof *t, diag_cmp);
+    hoist_sort(t, src->n, sizeof *t, diag_cmp);
     if (dst->n + src->n > dst->cap) {
         dst->cap = dst->n + src->n;
         dst->v = hoist_xrealloc(dst->v, dst->cap * sizeof *dst->v);
@@ -795,7 +795,7 @@ static void load_env(cfg_ctx *c, const ynode *key, const ynode *val, hoist_env_c
         snprintf(what, sizeof what, "'provider' of environment '%s'", e->name);
         e->provider = get_text(c, p, what);
         e->provider_loc = node_loc(c, p);
-        if (e->provider && c->exists && !c->exists(e->provider, c->exists_arg))
+        if (e->provider && c->exists && !c->exists(e->name, e->provider, c->exists_arg))
             err(c, p, "provider '%.60s' of environment '%s' is not installed; run 'hoist "
                 "providers' to list the installed drivers", e->provider, e->name);
         if (e->provider)

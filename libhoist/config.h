@@ -85,11 +85,13 @@ typedef struct hoist_diags {
 } hoist_diags;
 
 /*
- * Callback that tells the validator whether a provider is installed
- * (the CLI passes one backed by the loader; tests pass their own).  Returns 1
- * if @name can be loaded.  May be NULL: provider names are then not checked.
+ * Callback that tells the validator whether @provider, named by environment
+ * @env, is installed (the CLI passes one backed by the loader; tests pass
+ * their own).  Returns 1 if it can be loaded, or if the caller does not care
+ * about that environment (`deploy -e dev` needs only dev's driver, while
+ * `validate` checks them all).  May be NULL: providers are then not checked.
  */
-typedef int (*hoist_provider_exists_fn)(const char *name, void *arg);
+typedef int (*hoist_provider_exists_fn)(const char *env, const char *provider, void *arg);
 
 /*
  * hoist_config_load - parse and validate @path.

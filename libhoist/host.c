@@ -1,5 +1,8 @@
 /* host.c - the services lent to drivers (see plugins-api/hoist/host.h). */
 #include "host.h"
+#include "creds.h"
+#include "http.h"
+#include "xmlutil.h"
 #include "loader.h"
 #include "log.h"
 #include "util.h"
@@ -72,8 +75,10 @@ static void host_secret(hoist_ctx *ctx, const char *value)
     hoist_secret_add(value);
 }
 
-static int host_cancelled(hoist_ctx *ctx)
+int hoist_ctx_cancelled(hoist_ctx *ctx)
 {
+    if (!ctx)
+        return 0;
     if (ctx->cancel && *ctx->cancel)
         return 1;
     return ctx->deadline_ms && hoist_now_ms() > ctx->deadline_ms;
@@ -120,9 +125,22 @@ static const hoist_host host_table = {
     .log = host_log,
     .fail = host_fail,
     .secret = host_secret,
-    .cancelled = host_cancelled,
+    .cancelled = hoist_ctx_cancelled,
     .state_dir = host_state_dir,
     .random_secret = host_random_secret,
+    .http = hoist_http,
+    .http_response_free = hoist_http_response_free,
+    .http_header = hoist_http_header,
+    .http_error = hoist_http_error,
+    .sigv4_presign = hoist_sigv4_presign_ctx,
+    .eks_token = hoist_eks_token_ctx,
+    .credentials = hoist_credentials,
+    .xml_parse = hoist_xml_parse_ctx,
+    .xml_root = hoist_xml_root,
+    .xml_first = hoist_xml_first,
+    .xml_next = hoist_xml_next,
+    .xml_text = hoist_xml_text,
+    .xml_free = hoist_xml_free,
 };
 
 const hoist_host *hoist_host_table(void)

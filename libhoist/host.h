@@ -24,6 +24,8 @@ const hoist_host *hoist_host_table(void);
 /* Set up @ctx for @drv; @what ("database main") may be NULL. */
 void hoist_ctx_init(hoist_ctx *ctx, struct hoist_driver *drv, const char *what);
 void hoist_ctx_cleanup(hoist_ctx *ctx);
+/* Non-zero once @ctx's run is cancelled or past its deadline (thread-safe). */
+int hoist_ctx_cancelled(hoist_ctx *ctx);
 /* The first error reported in @ctx, or NULL. */
 const char *hoist_ctx_error(const hoist_ctx *ctx);
 /* Report an error from the core side (same first-wins rule). */

@@ -145,55 +145,98 @@ static char *unsafe_reason(const char *path, int is_dir)
     return NULL;
 }
 
-/* For an uninstalled libtool module the real object is in .libs/; vet it too. */
+/* The value of `key='value'` in a .la line, or NULL. */
+static char *la_value(const char *line, const char *key)
+{
+    size_t k = strlen(key);
+    if (strncmp(line, key, k) != 0 || line[k] != '=')
+        return NULL;
+    const char *v = line + k + 1;
+    size_t len = strcspn(v, "\n");
+    if (len >= 2 && v[0] == '\'' && v[len - 1] == '\'')
+        return hoist_xstrndup(v + 1, len - 2);
+    return hoist_xstrndup(v, len);
+}
+
+/*
+ * The object libltdl will open for the libtool module @la_path, so that it
+ * is the one vetted: libdir/dlname for an installed module (libltdl tries it
+ * first, wherever libdir points), .libs/dlname for an uninstalled one, then
+ * dlname next to the .la.  NULL if none exists (loading then fails anyway).
+ */
 static char *la_object(const char *la_path)
 {
     FILE *fp = fopen(la_path, "r");
     if (!fp)
         return NULL;
-    char line[1024], *obj = NULL;
+    char line[4096], *dlname = NULL, *libdir = NULL, *v;
+    int installed = 0;
     while (fgets(line, sizeof line, fp)) {
-        if (strncmp(line, "dlname='", 8) == 0) {
-            char *end = strchr(line + 8, '\'');
-            if (end && end > line + 8) {
-                *end = '\0';
-                char *dcopy = hoist_xstrdup(la_path);
-                char *dir = dirname(dcopy);
-                char *a = hoist_xasprintf("%s/.libs/%s", dir, line + 8);
-                char *b = hoist_xasprintf("%s/%s", dir, line + 8);
-                if (is_file(a)) {
-                    obj = a;
-                    free(b);
-                } else {
-                    obj = b;
-                    free(a);
-                }
-                free(dcopy);
-            }
-            break;
+        if ((v = la_value(line, "dlname"))) {
+            free(dlname);
+            dlname = v;
+        } else if ((v = la_value(line, "libdir"))) {
+            free(libdir);
+            libdir = v;
+        } else if ((v = la_value(line, "installed"))) {
+            installed = strcmp(v, "yes") == 0;
+            free(v);
         }
     }
     fclose(fp);
+    char *obj = NULL;
+    if (dlname && *dlname) {
+        char *dcopy = hoist_xstrdup(la_path);
+        char *dir = dirname(dcopy);
+        char *cand[3] = {
+            installed && libdir && *libdir ? hoist_xasprintf("%s/%s", libdir, dlname) : NULL,
+            !installed ? hoist_xasprintf("%s/.libs/%s", dir, dlname) : NULL,
+            hoist_xasprintf("%s/%s", dir, dlname),
+        };
+        for (size_t i = 0; i < 3; i++) {
+            if (!obj && cand[i] && is_file(cand[i]))
+                obj = cand[i];
+            else
+                free(cand[i]);
+        }
+        free(dcopy);
+    }
+    free(dlname);
+    free(libdir);
     return obj;
 }
 
-static char *vet(const char *path)
+/*
+ * Vet the file at @path and the directory it is in; through a symlink, also
+ * the real file's directory (whoever can write there can replace the target).
+ */
+static char *vet_file(const char *path)
 {
     char *dcopy = hoist_xstrdup(path);
     char *why = unsafe_reason(dirname(dcopy), 1);
     free(dcopy);
+    char *real = why ? NULL : realpath(path, NULL);
+    if (!why && !real)
+        why = hoist_xasprintf("cannot resolve %s: %s", path, strerror(errno));
+    if (!why) {
+        char *rcopy = hoist_xstrdup(real);
+        why = unsafe_reason(dirname(rcopy), 1);
+        free(rcopy);
+    }
     if (!why)
-        why = unsafe_reason(path, 0);
+        why = unsafe_reason(real ? real : path, 0);
+    free(real);
+    return why;
+}
+
+static char *vet(const char *path)
+{
+    char *why = vet_file(path);
     if (!why && strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".la") == 0) {
         char *obj = la_object(path);
-        if (obj) {
-            char *ocopy = hoist_xstrdup(obj);
-            why = unsafe_reason(dirname(ocopy), 1);
-            free(ocopy);
-            if (!why && is_file(obj))
-                why = unsafe_reason(obj, 0);
-            free(obj);
-        }
+        if (obj)
+            why = vet_file(obj);
+        free(obj);
     }
     return why;
 }
@@ -325,7 +368,7 @@ char **hoist_loader_list(hoist_loader *l)
         }
         closedir(d);
     }
-    qsort(v, n, sizeof *v, cmp_str);
+    hoist_sort(v, n, sizeof *v, cmp_str);
     return v;
 }
 
@@ -407,4 +450,42 @@ char *hoist_caps_string(unsigned caps)
         if (caps & names[i].bit)
             hoist_buf_printf(&b, "%s%s", b.len ? "," : "", names[i].name);
     return hoist_buf_steal(&b);
+}
+
+void hoist_cluster_credentials_clear(hoist_cluster_credentials *c)
+{
+    if (!c)
+        return;
+    size_t sz = c->struct_size;
+    free(c->endpoint);
+    free(c->ca_pem);
+    free(c->token);
+    memset(c, 0, sizeof *c);
+    c->struct_size = sz;
+}
+
+void hoist_registry_credentials_clear(hoist_registry_credentials *c)
+{
+    if (!c)
+        return;
+    size_t sz = c->struct_size;
+    free(c->endpoint);
+    free(c->repository);
+    free(c->username);
+    free(c->password);
+    memset(c, 0, sizeof *c);
+    c->struct_size = sz;
+}
+
+void hoist_db_connection_clear(hoist_db_connection *c)
+{
+    if (!c)
+        return;
+    size_t sz = c->struct_size;
+    free(c->host);
+    free(c->user);
+    free(c->password);
+    free(c->database);
+    memset(c, 0, sizeof *c);
+    c->struct_size = sz;
 }

@@ -60,6 +60,14 @@ hoist_status hoist_driver_init(hoist_driver *d, json_t *settings, const char *st
 /* fini (if initialised) and unload.  NULL-safe. */
 void hoist_driver_free(hoist_driver *d);
 
+/*
+ * Free the strings a driver's credentials/connection op filled (malloc'd by
+ * the driver, per provider.h) and zero them; struct_size is kept.  NULL-safe.
+ */
+void hoist_cluster_credentials_clear(hoist_cluster_credentials *c);
+void hoist_registry_credentials_clear(hoist_registry_credentials *c);
+void hoist_db_connection_clear(hoist_db_connection *c);
+
 /* Human names of the status codes and capability bits. */
 const char *hoist_status_name(hoist_status s);
 /* Writes "pause-database,autoscale,..." into a new string. */

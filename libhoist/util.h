@@ -31,8 +31,15 @@ void hoist_buf_vprintf(hoist_buf *b, const char *fmt, va_list ap);
 char *hoist_buf_steal(hoist_buf *b);  /* returns the string ("" if empty); b is reset */
 void hoist_buf_free(hoist_buf *b);
 
+/* qsort(3) that accepts an empty array: qsort's base must not be NULL even
+ * when @n is 0, and an empty growable array's base often is. */
+void hoist_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /* Edit distance, for "did you mean" suggestions. */
 size_t hoist_levenshtein(const char *a, const char *b);
+
+/* Lower-case hex SHA-256 of @p into @hex (65 bytes, NUL-terminated). */
+void hoist_sha256_hex(const void *p, size_t len, char hex[65]);
 
 /* Monotonic milliseconds, and wall-clock Unix seconds. */
 long long hoist_now_ms(void);

@@ -10,7 +10,7 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
   libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev check \
   libmicrohttpd-dev libxml2-dev libarchive-dev zlib1g-dev \
   ca-certificates curl openssl git procps psmisc iproute2 \
-  postgresql redis-server \
+  postgresql redis-server mariadb-server \
   python3 python3-botocore awscli docker-registry skopeo umoci apache2-utils \
   >/dev/null
 # Node.js for the example app: Debian's nodejs + npm, unless a node and npm

@@ -31,7 +31,7 @@ static const char design_yml[] =
     "    env: { NODE_ENV: production }\n"
     "    databases: [main]\n";
 
-static int known_providers(const char *name, void *arg)
+static int known_providers(const char *env, const char *name, void *arg)
 {
     (void)arg;
     return !strcmp(name, "null") || !strcmp(name, "local");
@@ -458,8 +458,9 @@ START_TEST(t_diags_api)
 }
 END_TEST
 
-static int count_calls(const char *name, void *arg)
+static int count_calls(const char *env, const char *name, void *arg)
 {
+    ck_assert(strcmp(env, "a") == 0 || strcmp(env, "b") == 0);
     ck_assert_str_eq(name, "local");
     ++*(int *)arg;
     return 1;

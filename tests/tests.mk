@@ -7,11 +7,12 @@ SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \
 	CK_TAP_LOG_FILE_NAME=- CK_VERBOSITY=silent \
 	HOIST_BUILDDIR='$(abs_top_builddir)' HOIST_SRCDIR='$(abs_top_srcdir)' \
-	HOIST_PROVIDER_PATH='$(abs_top_builddir)/providers/null:$(abs_top_builddir)/providers/local' \
+	HOIST_PROVIDER_PATH='$(abs_top_builddir)/providers/null:$(abs_top_builddir)/providers/local:$(abs_top_builddir)/providers/digitalocean:$(abs_top_builddir)/providers/scaleway:$(abs_top_builddir)/providers/aws' \
 	HOIST_SPECS_DIR="$${HOIST_SPECS_DIR:-$(abs_top_srcdir)/../shared/specs}" \
 	HOIST='$(abs_top_builddir)/tools/hoist/hoist' \
+	HOIST_CFLAGS='$(CFLAGS)' HOIST_LDFLAGS='$(LDFLAGS)' \
 	; export CK_TAP_LOG_FILE_NAME CK_VERBOSITY HOIST_BUILDDIR HOIST_SRCDIR HOIST_PROVIDER_PATH \
-	HOIST_SPECS_DIR HOIST;
+	HOIST_SPECS_DIR HOIST HOIST_CFLAGS HOIST_LDFLAGS;
 
 # Shared by the Check suites: link libhoist and Check.
 TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -23,6 +23,8 @@ static void usage(FILE *fp)
           "  --do-token TOKEN         DigitalOcean bearer token (default hoist-sim-do-token)\n"
           "  --scw-credentials AK:SK  Scaleway access key and secret key\n"
           "                           (default SCWSIMULATOR00000000:hoist-sim-scw-secret)\n"
+          "  --aws-credentials AK:SK  AWS access key and secret SigV4 signatures are checked\n"
+          "                           with (default AKIDHOISTSIM:hoist-sim-secret)\n"
           "  --delay K=DUR,...        status delays: cluster, pool, database, instance,\n"
           "                           namespace, registry, vpc, private_network, rollout\n"
           "                           (Kubernetes pods becoming ready) (e.g. 2s, 150ms)\n"
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
         {"do-token", required_argument, NULL, 'd'}, {"scw-credentials", required_argument, NULL, 's'},
         {"delay", required_argument, NULL, 'D'},    {"faults", required_argument, NULL, 'f'},
         {"seed", required_argument, NULL, 'S'},     {"state-dir", required_argument, NULL, 't'},
+        {"aws-credentials", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     const char *host = "127.0.0.1";
@@ -61,6 +64,7 @@ int main(int argc, char **argv)
     sim_do_register();
     sim_scw_register();
     sim_kube_register();
+    sim_aws_register();
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -88,6 +92,19 @@ int main(int argc, char **argv)
             free(sim_cfg.scw_secret);
             sim_cfg.scw_access = hoist_xstrndup(optarg, (size_t)(colon - optarg));
             sim_cfg.scw_secret = hoist_xstrdup(colon + 1);
+            break;
+        }
+        case 'a': {
+            const char *colon = strchr(optarg, ':');
+            if (!colon || colon == optarg || !colon[1]) {
+                fputs("hoist-sim: --aws-credentials: expected ACCESS_KEY_ID:SECRET_ACCESS_KEY\n",
+                      stderr);
+                goto cleanup;
+            }
+            free(sim_cfg.aws_access);
+            free(sim_cfg.aws_secret);
+            sim_cfg.aws_access = hoist_xstrndup(optarg, (size_t)(colon - optarg));
+            sim_cfg.aws_secret = hoist_xstrdup(colon + 1);
             break;
         }
         case 'D':

@@ -62,6 +62,13 @@ typedef void (*sim_handler)(sim_req *rq, sim_resp *rs);
  *            "bad_request", "method_not_allowed"); @resource may be NULL.
  *   decorate adds headers every answer of this cloud carries (may be NULL).
  *   faults   1 when --faults apply to it (clouds), 0 for /_sim/.
+ *   claim    optional, for APIs that paths cannot tell apart (AWS's Query and
+ *            JSON protocols all POST to "/"): returns a malloc'd routing key
+ *            that this cloud's route templates are matched against instead of
+ *            the path (e.g. "ec2:CreateVpc"), or NULL when the request is not
+ *            this cloud's.  Claims are asked before prefixes, without the
+ *            store lock.  A claim may set rq->json (e.g. to form parameters);
+ *            the framework then leaves the body unparsed.
  */
 typedef struct sim_cloud {
     const char *name;              /* "do", "scw", "aws", "kube", "sim" */
@@ -71,6 +78,7 @@ typedef struct sim_cloud {
                   const char *resource, const char *message);
     void (*decorate)(sim_req *rq, sim_resp *rs);
     int faults;
+    char *(*claim)(sim_req *rq);
 } sim_cloud;
 
 /* ---- registration (call from a module's register function, before serving) ---- */
@@ -116,6 +124,7 @@ typedef struct sim_config {
     char *base_url;                /* "http://127.0.0.1:PORT", set once listening */
     char *do_token;
     char *scw_access, *scw_secret;
+    char *aws_access, *aws_secret; /* the one AWS key pair SigV4 signatures are checked with */
     char *state_dir;               /* NULL: no persistence */
 } sim_config;
 extern sim_config sim_cfg;
@@ -252,5 +261,6 @@ void sim_admin_register(void);
 void sim_do_register(void);
 void sim_scw_register(void);
 void sim_kube_register(void);
+void sim_aws_register(void);
 
 #endif

@@ -571,18 +571,24 @@ static void sim_plain_404(sim_resp *rs, const char *path)
  */
 static int sim_dispatch(sim_req *rq, sim_resp *rs)
 {
-    const sim_cloud *c = sim_cloud_for(rq->path);
+    const sim_cloud *c = NULL;
     const sim_routedef *route = NULL;
     int path_known = 0, fault = -1;
     long long latency = 0;
+    char *key = NULL; /* a claim's routing key; routes match it instead of the path */
 
+    for (size_t i = 0; i < sim_nclouds && !key; i++)
+        if (sim_clouds[i]->claim && (key = sim_clouds[i]->claim(rq)))
+            c = sim_clouds[i];
+    if (!c)
+        c = sim_cloud_for(rq->path);
     if (!c) {
         sim_plain_404(rs, rq->path);
         return 0;
     }
     rq->cloud = c;
     for (size_t i = 0; i < sim_nroutes && !route; i++) {
-        if (sim_routes[i].cloud != c || !sim_match(sim_routes[i].tmpl, rq->path, rq))
+        if (sim_routes[i].cloud != c || !sim_match(sim_routes[i].tmpl, key ? key : rq->path, rq))
             continue;
         path_known = 1;
         if (strcmp(sim_routes[i].method, rq->method) == 0) {
@@ -604,8 +610,10 @@ static int sim_dispatch(sim_req *rq, sim_resp *rs)
 
     if (latency > 0)
         usleep((useconds_t)(latency * 1000));
-    if (fault == F_RESET)
+    if (fault == F_RESET) {
+        free(key);
         return -1;
+    }
 
     pthread_mutex_lock(&sim_lock);
     sim_store_sweep();
@@ -627,7 +635,8 @@ static int sim_dispatch(sim_req *rq, sim_resp *rs)
             c->error(rq, rs, 404, "not_found", NULL, "the resource you requested could not be found");
     } else {
         json_error_t jerr;
-        if (rq->body_len > 0 && !(rq->json = json_loadb(rq->body, rq->body_len, 0, &jerr)))
+        if (rq->body_len > 0 && !rq->json &&
+            !(rq->json = json_loadb(rq->body, rq->body_len, 0, &jerr)))
             c->error(rq, rs, 400, "bad_request", NULL, jerr.text);
         else
             route->h(rq, rs);
@@ -650,6 +659,7 @@ static int sim_dispatch(sim_req *rq, sim_resp *rs)
     if (c->decorate)
         c->decorate(rq, rs);
     pthread_mutex_unlock(&sim_lock);
+    free(key);
     return fault == F_LOST ? -1 : 0;
 }
 

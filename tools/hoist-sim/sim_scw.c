@@ -9,6 +9,7 @@
 #include "sim.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -604,6 +605,39 @@ static void scw_inst_list(sim_req *rq, sim_resp *rs)
     scw_list(rq, rs, &scw_inst, NULL, "instances");
 }
 
+/*
+ * init_endpoints with a private_network: a second endpoint on that network,
+ * its address (host .5) taken from the network's subnet as IPAM would.
+ */
+static void scw_inst_private_endpoint(sim_req *rq, json_t *body)
+{
+    size_t i;
+    json_t *spec;
+    json_array_foreach(json_object_get(rq->json, "init_endpoints"), i, spec) {
+        json_t *pn = json_object_get(spec, "private_network");
+        const char *pn_id = json_string_value(json_object_get(pn, "private_network_id"));
+        sim_res *net = pn_id ? sim_res_get(&scw_pn, pn_id) : NULL;
+        if (!net)
+            continue;
+        const char *subnet = json_string_value(json_object_get(
+            json_array_get(json_object_get(net->body, "subnets"), 0), "subnet"));
+        unsigned a = 172, b = 16, c = 0;
+        if (subnet)
+            sscanf(subnet, "%u.%u.%u.", &a, &b, &c);
+        char *ip = hoist_xasprintf("%u.%u.%u.5", a, b, c), *cidr = hoist_xasprintf("%s/22", ip);
+        char *eid = sim_uuid(), *zone = hoist_xasprintf("%s-1", net->region);
+        json_array_append_new(
+            json_object_get(body, "endpoints"),
+            json_pack("{s:s,s:s,s:i,s:n,s:{s:s,s:s,s:s,s:s}}", "id", eid, "ip", ip, "port", 5432,
+                      "name", "private_network", "private_network_id", pn_id, "service_ip", cidr,
+                      "zone", zone, "provisioning_mode", "ipam"));
+        free(ip);
+        free(cidr);
+        free(eid);
+        free(zone);
+    }
+}
+
 static void scw_inst_create(sim_req *rq, sim_resp *rs)
 {
     static const char *const req[] = {"engine", "user_name", "password", "node_type", NULL};
@@ -634,6 +668,7 @@ static void scw_inst_create(sim_req *rq, sim_resp *rs)
         "max_age_retention", 30, "total_disk_retention", "backup_same_region", 0, "maintenances",
         "encryption", "enabled", 0);
     json_decref(ep);
+    scw_inst_private_endpoint(rq, body);
     sim_res *r = sim_res_new(&scw_inst, id, name, region, NULL, body, tags);
     json_object_set_new(r->priv, "users", json_pack("[{s:s,s:b}]", "name", user, "is_admin", 1));
     json_object_set_new(r->priv, "databases",
@@ -733,6 +768,72 @@ static void scw_dbs_create(sim_req *rq, sim_resp *rs) { scw_member_create(rq, rs
 static void scw_dbs_delete(sim_req *rq, sim_resp *rs) { scw_member_delete(rq, rs, "databases", "rdb_database"); }
 static void scw_acl_list(sim_req *rq, sim_resp *rs) { scw_inst_members(rq, rs, "rules"); }
 
+/* Privileges: one entry per (database, user); GET filters by both names. */
+static void scw_priv_list(sim_req *rq, sim_resp *rs)
+{
+    sim_res *r = scw_find(rq, rs, &scw_inst, "instance_id");
+    const char *db = sim_query(rq, "database_name"), *user = sim_query(rq, "user_name");
+    json_t *out = json_array(), *v;
+    size_t i;
+    if (!r) {
+        json_decref(out);
+        return;
+    }
+    json_array_foreach(json_object_get(r->priv, "privileges"), i, v) {
+        if ((db && strcmp(db, json_string_value(json_object_get(v, "database_name")))) ||
+            (user && strcmp(user, json_string_value(json_object_get(v, "user_name")))))
+            continue;
+        json_array_append(out, v);
+    }
+    sim_reply_json(rs, 200, json_pack("{s:o,s:I}", "privileges", out, "total_count",
+                                      (json_int_t)json_array_size(out)));
+}
+
+static void scw_priv_set(sim_req *rq, sim_resp *rs)
+{
+    static const char *const req[] = {"database_name", "user_name", "permission", NULL};
+    sim_res *r = scw_find(rq, rs, &scw_inst, "instance_id");
+    if (!r || !scw_require(rq, rs, req))
+        return;
+    const char *db = sim_body_str(rq, "database_name"), *user = sim_body_str(rq, "user_name");
+    if (scw_name_index(json_object_get(r->priv, "databases"), db, "name") < 0 ||
+        scw_name_index(json_object_get(r->priv, "users"), user, "name") < 0) {
+        sim_fail(rq, rs, 404, "not_found", "rdb_privilege", "resource is not found");
+        return;
+    }
+    json_t *a = json_object_get(r->priv, "privileges"), *v;
+    if (!a) {
+        a = json_array();
+        json_object_set_new(r->priv, "privileges", a);
+    }
+    size_t i;
+    json_t *p = json_pack("{s:s,s:s,s:s}", "permission", sim_body_str(rq, "permission"),
+                          "database_name", db, "user_name", user);
+    json_array_foreach(a, i, v) if (!strcmp(db, json_string_value(json_object_get(v, "database_name"))) &&
+                                    !strcmp(user, json_string_value(json_object_get(v, "user_name")))) {
+        json_array_remove(a, i);
+        break;
+    }
+    json_array_append(a, p);
+    sim_reply_json(rs, 200, p);
+}
+
+/* The versions a new cluster may run, newest first. */
+static void scw_versions(sim_req *rq, sim_resp *rs)
+{
+    const char *region = scw_region(rq, rs);
+    if (!region)
+        return;
+    json_t *a = json_array();
+    for (const char *const *v = scw_k8s_versions; *v; v++)
+        json_array_append_new(
+            a, json_pack("{s:s,s:s,s:s,s:[s,s],s:[s],s:[],s:[],s:{}}", "name", *v, "label", *v,
+                         "region", region, "available_cnis", "cilium", "calico",
+                         "available_container_runtimes", "containerd", "available_feature_gates",
+                         "available_admission_plugins", "available_kubelet_args"));
+    sim_reply_json(rs, 200, json_pack("{s:o}", "versions", a));
+}
+
 /*
  * ACLs: POST adds rules, PUT replaces them all, DELETE removes by IP; each
  * answers the rules it touched (PUT: the new set), as Scaleway does.
@@ -806,6 +907,7 @@ void sim_scw_register(void)
     sim_route(c, "DELETE", VPC "/private-networks/{private_network_id}", scw_pn_delete, 1);
 #undef VPC
 #define K8S "/k8s/v1/regions/{region}"
+    sim_route(c, "GET", K8S "/versions", scw_versions, 0);
     sim_route(c, "GET", K8S "/clusters", scw_cluster_list, 0);
     sim_route(c, "POST", K8S "/clusters", scw_cluster_create, 1);
     sim_route(c, "GET", K8S "/clusters/{cluster_id}", scw_cluster_get, 0);
@@ -834,6 +936,8 @@ void sim_scw_register(void)
     sim_route(c, "GET", RDB "/{instance_id}/users", scw_users_list, 0);
     sim_route(c, "POST", RDB "/{instance_id}/users", scw_users_create, 1);
     sim_route(c, "DELETE", RDB "/{instance_id}/users/{name}", scw_users_delete, 1);
+    sim_route(c, "GET", RDB "/{instance_id}/privileges", scw_priv_list, 0);
+    sim_route(c, "PUT", RDB "/{instance_id}/privileges", scw_priv_set, 1);
     sim_route(c, "GET", RDB "/{instance_id}/acls", scw_acl_list, 0);
     sim_route(c, "POST", RDB "/{instance_id}/acls", scw_acl_change, 1);
     sim_route(c, "PUT", RDB "/{instance_id}/acls", scw_acl_change, 1);

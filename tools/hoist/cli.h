@@ -6,7 +6,10 @@
 #define HOIST_CLI_H
 
 #include "config.h"
+#include "graph.h"
 #include "loader.h"
+#include "plan.h"
+#include "state.h"
 
 /* Exit codes, documented in --help and hoist(1). */
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
@@ -25,6 +28,7 @@ typedef struct cli_opts {
     int parallelism;          /* --parallelism, default 8 */
     double lock_timeout;      /* --lock-timeout seconds */
     const char *format;       /* --format (graph) */
+    const char *registry;     /* --registry URL (build --push) */
     char **args;              /* remaining positional arguments */
     int nargs;
 } cli_opts;
@@ -43,5 +47,40 @@ const hoist_env_cfg *cli_env(cli_opts *o, const hoist_config *cfg);
 
 int cmd_providers(cli_opts *o);
 int cmd_validate(cli_opts *o);
+int cmd_build(cli_opts *o);
+
+/* cmd_pipeline.c: commands acting on one environment, and their help texts. */
+int cmd_plan(cli_opts *o);
+int cmd_deploy(cli_opts *o);
+int cmd_destroy(cli_opts *o);
+int cmd_status(cli_opts *o);
+int cmd_pause(cli_opts *o);
+int cmd_graph(cli_opts *o);
+int cmd_logs(cli_opts *o);
+/* One environment opened for a command: config, driver, graph, state. */
+typedef struct pipe_env {
+    hoist_loader *l;
+    hoist_config *cfg;
+    const hoist_env_cfg *env;
+    hoist_driver *drv;
+    hoist_graph *g;
+    hoist_state *st;
+    hoist_env_run er;
+} pipe_env;
+/* Open -f/-e (locking the state for @operation unless NULL); EXIT_DONE or the exit code. */
+int cli_pipe_open(cli_opts *o, pipe_env *pe, const char *operation);
+void cli_pipe_close(pipe_env *pe);
+/* Ctrl-C handling shared by long-running commands; stop_flag is set on the first signal. */
+extern volatile int stop_flag;
+void install_signals(void);
+
+/* cmd_kube.c: the kube executor, kubeconfig, and logs of apps on Kubernetes. */
+void cli_kube_register(const hoist_env_cfg *env);
+int cli_kube_logs(cli_opts *o, pipe_env *pe, const char *app);
+int cmd_kubeconfig(cli_opts *o);
+extern const char cli_help_kubeconfig[];
+
+extern const char cli_help_plan[], cli_help_deploy[], cli_help_destroy[], cli_help_status[],
+    cli_help_pause[], cli_help_graph[], cli_help_logs[];
 
 #endif

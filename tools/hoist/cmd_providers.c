@@ -7,15 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int exists_cb(const char *name, void *arg)
+typedef struct exists_arg {
+    hoist_loader *l;
+    const char *env; /* only this environment's driver must exist; NULL: all */
+} exists_arg;
+
+static int exists_cb(const char *env, const char *provider, void *arg)
 {
-    return hoist_loader_exists(arg, name);
+    const exists_arg *a = arg;
+    if (a->env && strcmp(a->env, env) != 0)
+        return 1;
+    return hoist_loader_exists(a->l, provider);
 }
 
 hoist_config *cli_load_config(cli_opts *o, hoist_loader *l)
 {
     hoist_diags d = {0};
-    hoist_config *cfg = hoist_config_load(o->file, l ? exists_cb : NULL, l, &d);
+    exists_arg a = {.l = l, .env = o->env};
+    hoist_config *cfg = hoist_config_load(o->file, l ? exists_cb : NULL, &a, &d);
     hoist_diags_print(&d, stderr);
     if (!cfg && d.n)
         fprintf(stderr, "hoist: %s: %zu error%s; nothing was changed\n", o->file, d.n,
@@ -72,7 +81,7 @@ static int providers_info(cli_opts *o, hoist_loader *l, const char *name)
     hoist_driver *d;
     char *err;
     if (hoist_loader_open(l, name, &d, &err) != HOIST_OK) {
-        fprintf(stderr, "hoist: %s\n", err);
+        hoist_log(HOIST_LOG_ERROR_, NULL, "%s", err);
         free(err);
         return EXIT_FAILED;
     }
@@ -91,8 +100,11 @@ static int providers_info(cli_opts *o, hoist_loader *l, const char *name)
         printf("operations:\n");
         print_ops(d->ops);
     } else {
-        /* Without settings some drivers cannot start (no credentials): say so, not fail. */
-        printf("operations:  unknown until configured (%s)\n", err);
+        /* Without settings some drivers cannot start (no credentials): say so, not fail.
+         * The message is the driver's own, so it is redacted like every log line. */
+        char *safe = hoist_redact(err);
+        printf("operations:  unknown until configured (%s)\n", safe);
+        free(safe);
         free(err);
     }
     hoist_driver_free(d);

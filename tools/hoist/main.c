@@ -1,6 +1,7 @@
 /* main.c - the hoist command line: option parsing and dispatch. */
 #include "autoconfig.h"
 #include "cli.h"
+#include "imagexec.h"
 #include "util.h"
 #include "log.h"
 
@@ -19,6 +20,23 @@ static const cli_command commands[] = {
      "Parses FILE (default ./hoist.yml), checks every field, and reports all\n"
      "problems at once as FILE:LINE:COLUMN: message.  Also checks that each\n"
      "environment's provider is installed.  Exit 0 if valid, 2 otherwise.\n"},
+    {"build", cmd_build, "build application images (and push them with --push)",
+     "usage: hoist build [-f FILE] [-e ENV] [--push --registry URL] [--force] [-o json] [APP...]\n\n"
+     "Builds the image of each application (or of the APPs named) into the\n"
+     "local OCI layout .hoist/images next to FILE, and prints one line per app:\n"
+     "name, reference, manifest digest, and whether it was built or cached.\n"
+     "An app with `image:` is deployed as is and not built.  build.builder\n"
+     "chooses the builder: native (hoist assembles the image itself, no daemon),\n"
+     "docker, podman, buildah, or auto (an engine when the app has a Dockerfile\n"
+     "and the engine answers, else native).  Builds are reproducible: same\n"
+     "inputs, same digest (SOURCE_DATE_EPOCH sets the file times, default 0).\n\n"
+     "  --push           push each image; only missing blobs are sent\n"
+     "  --registry URL   the registry and namespace to push to, e.g.\n"
+     "                   https://registry.example.com/team (repository\n"
+     "                   NAMESPACE/APP, default PROJECT/APP); credentials from\n"
+     "                   $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n"
+     "                   Plain http:// only to a loopback registry.\n"
+     "  --force          rebuild the application layer even when unchanged\n"},
     {"providers", cmd_providers, "list the provider drivers hoist can load",
      "usage: hoist providers [--provider-dir DIR]\n"
      "       hoist providers info NAME\n\n"
@@ -27,6 +45,15 @@ static const cli_command commands[] = {
      "reason.  Search path: --provider-dir, then $HOIST_PROVIDER_PATH\n"
      "(colon-separated), then " HOIST_PROVIDERDIR ".\n"
      "`info NAME` loads one driver and prints its descriptor and operations.\n"},
+    {"plan", cmd_plan, "show what deploy would change, and why (writes nothing)", cli_help_plan},
+    {"deploy", cmd_deploy, "create or update everything an environment needs", cli_help_deploy},
+    {"destroy", cmd_destroy, "delete every resource of an environment", cli_help_destroy},
+    {"status", cmd_status, "observe every resource and report drift", cli_help_status},
+    {"pause", cmd_pause, "stop apps and databases without losing data", cli_help_pause},
+    {"graph", cmd_graph, "print the resource graph (Graphviz DOT, svg, png)", cli_help_graph},
+    {"logs", cmd_logs, "show an application's output", cli_help_logs},
+    {"kubeconfig", cmd_kubeconfig, "write a kubeconfig for the environment's cluster",
+     cli_help_kubeconfig},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
@@ -53,7 +80,7 @@ static void usage(FILE *fp)
             "  -y, --yes              do not ask for confirmation\n\n"
             "Exit status: 0 done, 1 failed, 2 usage or configuration error,\n"
             "130 interrupted.  Colour is off when NO_COLOR is set or output is not a TTY.\n\n"
-            "Start with: hoist help deploy\n",
+            "Start with: hoist plan -e dev, then hoist deploy -e dev (see hoist help deploy)\n",
             "help", "show help for a command");
 }
 
@@ -97,10 +124,12 @@ static int cmd_help(int argc, char **argv)
 }
 
 enum { OPT_PROVIDER_DIR = 256, OPT_TRACE, OPT_PARALLELISM, OPT_LOCK_TIMEOUT, OPT_FORCE, OPT_FOLLOW,
-       OPT_PUSH, OPT_FORMAT };
+       OPT_PUSH, OPT_FORMAT, OPT_REGISTRY };
 
 int main(int argc, char **argv)
 {
+    /* The pipeline's executors beyond the driver's own operations. */
+    hoist_image_executor_register();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -138,16 +167,19 @@ int main(int argc, char **argv)
         {"follow", no_argument, NULL, OPT_FOLLOW},
         {"push", no_argument, NULL, OPT_PUSH},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"registry", required_argument, NULL, OPT_REGISTRY},
         {NULL, 0, NULL, 0},
     };
     optind = 2;
     int ch;
-    while ((ch = getopt_long(argc, argv, "+f:e:o:vyh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "f:e:o:vyh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f': o.file = optarg; break;
         case 'e': o.env = optarg; break;
         case 'o':
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+            /* kubeconfig's -o is a path. */
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0 &&
+                c->run != cmd_kubeconfig) {
                 fprintf(stderr, "hoist %s: --output takes 'text' or 'json', not '%s'\n", cmd, optarg);
                 return EXIT_USAGE;
             }
@@ -184,6 +216,7 @@ int main(int argc, char **argv)
         case OPT_FOLLOW: o.follow = 1; break;
         case OPT_PUSH: o.push = 1; break;
         case OPT_FORMAT: o.format = optarg; break;
+        case OPT_REGISTRY: o.registry = optarg; break;
         default:
             fprintf(stderr, "Run 'hoist help %s' for its options.\n", cmd);
             return EXIT_USAGE;

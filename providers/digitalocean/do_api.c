@@ -1,0 +1,272 @@
+/*
+ * do_api.c - request and error plumbing of the DigitalOcean driver: every
+ * call goes through host->http (retries, tracing, TLS policy, redaction),
+ * every failed answer through host->http_error (DO's {"id","message"}).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* vasprintf, timegm */
+#endif
+#include "do.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+char *do_strdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        abort();
+    return d;
+}
+
+char *do_printf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        abort();
+    return s;
+}
+
+hoist_status do_req(do_prov *p, hoist_ctx *ctx, const char *method, const char *path,
+                    json_t *body, unsigned flags, unsigned quiet, long *status, json_t **out)
+{
+    const hoist_host *h = p->host;
+    char *url = do_printf("%s%s", p->api, path);
+    char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    const char *headers[] = {p->auth, "Accept: application/json",
+                             data ? "Content-Type: application/json" : NULL, NULL};
+    hoist_http_request rq = {.struct_size = sizeof rq,
+                             .method = method,
+                             .url = url,
+                             .headers = headers,
+                             .body = data,
+                             .body_len = data ? strlen(data) : 0,
+                             .flags = p->http_flags | flags};
+    hoist_http_response rs = {.struct_size = sizeof rs};
+    hoist_status st;
+    if (out)
+        *out = NULL;
+    if (status)
+        *status = 0;
+    st = h->http(ctx, &rq, &rs);
+    if (st != HOIST_OK)
+        goto cleanup;
+    if (status)
+        *status = rs.status;
+    unsigned q = rs.status == 404 ? DO_Q404 : rs.status == 409 ? DO_Q409 : rs.status == 422 ? DO_Q422 : 0;
+    if (q & quiet) {
+        st = q == DO_Q404 ? HOIST_E_NOTFOUND : q == DO_Q409 ? HOIST_E_CONFLICT : HOIST_E_INVALID;
+        if (out)
+            *out = json_loadb(rs.body, rs.body_len, 0, NULL);
+    } else if (rs.status < 200 || rs.status >= 300) {
+        char *what = do_printf("%s %s", method, path);
+        st = h->http_error(ctx, &rs, what);
+        free(what);
+    } else if (out && rs.body_len > 0) {
+        json_error_t e;
+        *out = json_loadb(rs.body, rs.body_len, 0, &e);
+        if (!*out)
+            st = h->fail(ctx, HOIST_E_INTERNAL, "%s %s: unexpected answer (not JSON: %s)", method,
+                         path, e.text);
+    }
+    h->http_response_free(&rs);
+cleanup:
+    free(url);
+    free(data);
+    return st;
+}
+
+hoist_status do_report(do_prov *p, hoist_ctx *ctx, hoist_status st, const char *what, json_t *err)
+{
+    const char *msg = json_string_value(json_object_get(err, "message"));
+    const char *id = json_string_value(json_object_get(err, "id"));
+    return p->host->fail(ctx, st, "%s: %s%s%s", what, id ? id : "error", msg ? ": " : "",
+                         msg ? msg : "");
+}
+
+hoist_status do_list_all(do_prov *p, hoist_ctx *ctx, const char *path, const char *key,
+                         json_t **out)
+{
+    json_t *all = json_array();
+    hoist_status st = HOIST_OK;
+    const char *sep = strchr(path, '?') ? "&" : "?";
+    for (long page = 1;; page++) {
+        char *u = do_printf("%s%spage=%ld&per_page=200", path, sep, page);
+        json_t *j = NULL;
+        st = do_req(p, ctx, "GET", u, NULL, 0, 0, NULL, &j);
+        free(u);
+        if (st != HOIST_OK)
+            break;
+        json_t *items = json_object_get(j, key);
+        if (!json_is_array(items)) {
+            json_decref(j);
+            st = p->host->fail(ctx, HOIST_E_INTERNAL, "GET %s: the answer has no \"%s\" list",
+                               path, key);
+            break;
+        }
+        json_array_extend(all, items);
+        int more = json_object_get(json_object_get(json_object_get(j, "links"), "pages"),
+                                   "next") != NULL &&
+                   json_array_size(items) > 0;
+        json_decref(j);
+        if (!more)
+            break;
+    }
+    if (st != HOIST_OK) {
+        json_decref(all);
+        all = NULL;
+    }
+    *out = all;
+    return st;
+}
+
+char *do_slug(const char *s, char repl)
+{
+    char *d = do_strdup(s);
+    for (char *c = d; *c; c++) {
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+        else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+            *c = repl;
+    }
+    return d;
+}
+
+char *do_name(const hoist_resource *r, const char *name, size_t max)
+{
+    char *raw = do_printf("%s-%s-%s", r->project, r->env, name);
+    char *s = do_slug(raw, '-');
+    free(raw);
+    if (strlen(s) > max)
+        s[max] = '\0';
+    /* DO names must not end with a dash */
+    for (size_t n = strlen(s); n > 1 && s[n - 1] == '-'; n--)
+        s[n - 1] = '\0';
+    return s;
+}
+
+/* Tags allow letters, digits, ':', '-', '_' (up to 255): anything else becomes '_'. */
+static char *do_tag(const char *a, const char *b)
+{
+    char *t = do_printf("hoist:%s:%s", a, b);
+    for (char *c = t; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == ':' || *c == '-' || *c == '_'))
+            *c = '_';
+    if (strlen(t) > 255)
+        t[255] = '\0';
+    return t;
+}
+
+json_t *do_tags(const hoist_resource *r, const char *kind)
+{
+    char *res = do_printf("%s-%s", kind, r->name);
+    char *a = do_tag("project", r->project), *b = do_tag("env", r->env), *c = do_tag("resource", res);
+    json_t *t = json_pack("[s,s,s]", a, b, c);
+    free(res);
+    free(a);
+    free(b);
+    free(c);
+    return t;
+}
+
+int do_has_tag(json_t *tags, const char *tag)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(tags, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), tag))
+        return 1;
+    return 0;
+}
+
+int do_owned(json_t *tags, const hoist_resource *r)
+{
+    char *a = do_tag("project", r->project), *b = do_tag("env", r->env);
+    int ok = do_has_tag(tags, a) && do_has_tag(tags, b);
+    free(a);
+    free(b);
+    return ok;
+}
+
+const char *do_region(do_prov *p, const hoist_resource *r)
+{
+    const char *s = json_string_value(json_object_get(r->spec, "region"));
+    return s && *s ? s : p->region;
+}
+
+const char *do_recorded_id(const hoist_resource *r)
+{
+    const char *s = json_string_value(json_object_get(r->recorded, "id"));
+    return s && *s ? s : NULL;
+}
+
+const char *do_need(const hoist_resource *r, const char *kind, const char *name, const char *key)
+{
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(r->needs, kind), name), key));
+}
+
+char *do_base64_decode(const char *in, size_t *len)
+{
+    size_t n = strlen(in), o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    char *out = malloc(n / 4 * 3 + 4);
+    if (!out)
+        abort();
+    for (const char *c = in; *c; c++) {
+        int v;
+        if (*c >= 'A' && *c <= 'Z')
+            v = *c - 'A';
+        else if (*c >= 'a' && *c <= 'z')
+            v = *c - 'a' + 26;
+        else if (*c >= '0' && *c <= '9')
+            v = *c - '0' + 52;
+        else if (*c == '+' || *c == '-')
+            v = 62;
+        else if (*c == '/' || *c == '_')
+            v = 63;
+        else if (*c == '=' || *c == '\n' || *c == '\r')
+            continue;
+        else {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    if (len)
+        *len = o;
+    return out;
+}
+
+int64_t do_parse_time(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                     &tm.tm_min, &tm.tm_sec) != 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm);
+}
+
+hoist_status do_pending(do_prov *p, hoist_result *out, const char *phase)
+{
+    out->poll_ms = p->poll_ms;
+    out->status_text = phase;
+    return HOIST_PENDING;
+}
