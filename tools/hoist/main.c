@@ -78,9 +78,9 @@ static void usage(FILE *fp)
             "applications onto it.\n\n"
             "Commands:\n");
     for (size_t i = 0; i < n_commands; i++)
-        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].synopsis);
+        fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].synopsis);
     fprintf(fp,
-            "  %-10s %s\n\n"
+            "  %-12s %s\n\n"
             "Common options:\n"
             "  -f, --file FILE        the project file (default: ./hoist.yml)\n"
             "  -e, --env ENV          the environment (dev, staging, production...)\n"
