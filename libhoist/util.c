@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void oom(void)
 {
@@ -227,4 +228,11 @@ int hoist_utf8_valid(const char *s, size_t len)
             return 0;
     }
     return 1;
+}
+
+char *hoist_tmp_name(const char *path, const char *tag)
+{
+    static unsigned long counter;
+    unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    return hoist_xasprintf("%s.%s.%ld.%lu", path, tag, (long)getpid(), n);
 }
