@@ -18,7 +18,6 @@
 #include "util.h"
 
 #include <microhttpd.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,7 +217,7 @@ json_t *aws_plist(const sim_req *rq, const char *prefix)
 
 /* ------------------------------------------------------------------ XML */
 
-static void aws_xml_esc(hoist_buf *b, const char *s)
+void aws_xml_esc(hoist_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -456,7 +455,8 @@ static int aws_sig_ok(sim_req *rq, const aws_cred *c, const char *az, const char
     hoist_sigv4_spec spec = {
         .struct_size = sizeof spec, .service = c->service, .region = c->region,
         .access_key_id = c->ak, .secret_access_key = sim_cfg.aws_secret,
-        .flags = sha && strcmp(sha, "UNSIGNED-PAYLOAD") == 0 ? HOIST_SIGV4_UNSIGNED_PAYLOAD : 0,
+        .flags = (sha && strcmp(sha, "UNSIGNED-PAYLOAD") == 0 ? HOIST_SIGV4_UNSIGNED_PAYLOAD : 0) |
+                 (strcmp(c->service, "s3") == 0 ? HOIST_SIGV4_S3 : 0),
     };
     hoist_sigv4_input in = {.method = rq->method, .url = url.s, .headers = (const char *const *)hdrs,
                             .body = rq->body, .body_len = rq->body_len, .when = when};
@@ -524,22 +524,14 @@ int aws_eks_token_ok(const char *cluster, const char *token)
         goto cleanup;
     /* unpadded base64url -> padded base64 */
     const char *t = token + sizeof pre - 1;
-    size_t n = strlen(t), m = 0;
+    size_t n = strlen(t), ulen = 0;
     b64 = hoist_xmalloc(n + 4);
     for (size_t i = 0; i < n; i++)
-        b64[m++] = t[i] == '-' ? '+' : t[i] == '_' ? '/' : t[i];
-    size_t pad = (4 - m % 4) % 4;
-    if (!n || pad == 3)
-        goto cleanup;
-    memset(b64 + m, '=', pad);
-    m += pad;
-    url = hoist_xmalloc(m / 4 * 3 + 1);
-    int len = EVP_DecodeBlock((unsigned char *)url, (const unsigned char *)b64, (int)m);
-    if (len < 0)
-        goto cleanup;
-    url[len - (int)pad] = '\0';
-    char *qm = strchr(url, '?');
-    if (!qm || strlen(url) != (size_t)len - pad)
+        b64[i] = t[i] == '-' ? '+' : t[i] == '_' ? '/' : t[i];
+    memcpy(b64 + n, "===", (4 - n % 4) % 4);
+    b64[n + (4 - n % 4) % 4] = '\0';
+    char *qm = n && (url = hoist_base64_decode(b64, &ulen)) ? strchr(url, '?') : NULL;
+    if (!qm || strlen(url) != ulen)
         goto cleanup;
     *qm = '\0';
     aws_form_parse(q, qm + 1, strlen(qm + 1));
@@ -601,6 +593,20 @@ cleanup:
     hoist_buf_free(&again);
     hoist_sigv4_output_free(&out);
     return ok;
+
+int aws_sigv4_check(sim_req *rq, const char **why)
+{
+    aws_cred c;
+    int rc = 1;
+    *why = NULL;
+    if (aws_cred_parse(rq, &c) != 0)
+        return 0;
+    if (strcmp(c.ak, sim_cfg.aws_access) != 0)
+        rc = -1;
+    else if (!aws_sig_ok(rq, &c, sim_header_in(rq, "Authorization"), why))
+        rc = -2;
+    free(c.buf);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ routing */
