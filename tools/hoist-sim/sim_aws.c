@@ -593,6 +593,7 @@ cleanup:
     hoist_buf_free(&again);
     hoist_sigv4_output_free(&out);
     return ok;
+}
 
 int aws_sigv4_check(sim_req *rq, const char **why)
 {
