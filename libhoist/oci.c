@@ -1174,6 +1174,19 @@ static int run_step(hoist_ctx *ctx, json_t *argv, const char *dir, int log)
     char **v = hoist_xcalloc(n + 1, sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = (char *)json_string_value(json_array_get(argv, i));
+    /* The environment the local provider's build step gets: enough for npm,
+       never the cloud credentials hoist itself was given. */
+    static const char *const keep[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL",
+                                       "TZ", "TMPDIR", "npm_config_cache", "NPM_CONFIG_CACHE",
+                                       "npm_config_registry", NULL};
+    char *envp[sizeof keep / sizeof *keep + 1];
+    size_t ne = 0;
+    for (const char *const *k = keep; *k; k++)
+        if (getenv(*k))
+            envp[ne++] = hoist_xasprintf("%s=%s", *k, getenv(*k));
+    if (!getenv("PATH"))
+        envp[ne++] = hoist_xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+    envp[ne] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
         int null = open("/dev/null", O_RDONLY);
@@ -1181,11 +1194,13 @@ static int run_step(hoist_ctx *ctx, json_t *argv, const char *dir, int log)
         if (null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
             chdir(dir) != 0)
             _exit(126);
-        execvp(v[0], v);
+        execvpe(v[0], v, envp);
         dprintf(2, "hoist: cannot run %s: %s\n", v[0], strerror(errno));
         _exit(127);
     }
     free(v);
+    for (size_t i = 0; i < ne; i++)
+        free(envp[i]);
     if (pid < 0)
         return -1;
     int status = 0, cancelled = 0;

@@ -469,9 +469,11 @@ START_TEST(native_build_step)
     free(tu_write(app, "debug.log", "noise\n"));
     /* The step sees a copy without node_modules, .git and ignored files,
        and what it makes (a dependency tree, like npm ci) is layered. */
+    /* hoist's own credentials are not the build step's. */
+    setenv("AWS_SECRET_ACCESS_KEY", "not-for-npm", 1);
     hoist_diags d = {0};
     hoist_config *cfg = load_yml(root, STEP_APP
-        "        - test ! -e node_modules && test ! -e .git && test ! -e debug.log && mkdir -p "
+        "        - test -z \"$AWS_SECRET_ACCESS_KEY\" && test ! -e node_modules && test ! -e .git && test ! -e debug.log && mkdir -p "
         "node_modules/dep && echo built > node_modules/dep/out.txt && echo built > out.txt && "
         "echo step-ran\n", &d);
     hoist_ctx ctx;
