@@ -29,6 +29,7 @@ machine() {
 # sim_up NAME [ARGS...]: start hoist-sim on a free port; sets SIM_URL, SIM_PID.
 sim_up() {
     _n=$1; shift
+    : >"$T/$_n.sim.out"  # before the background redirect, for the sed below
     "$SIM" --port 0 "$@" >"$T/$_n.sim.out" 2>"$T/$_n.sim.err" &
     SIM_PID=$!
     SIM_PIDS="$SIM_PIDS $SIM_PID"
