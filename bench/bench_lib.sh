@@ -10,8 +10,12 @@ HOIST=$B/tools/hoist/hoist
 SIM=$B/tools/hoist-sim/hoist-sim
 PY=/usr/bin/python3
 [ -x "$HOIST" ] || { echo "bench: no hoist in $B (give the build directory)" >&2; exit 2; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/hoist-bench-XXXXXX")
-SIM_PIDS=""
+HOIST_BUILDDIR=$B
+HOIST_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+diag() { echo "bench: $*" >&2; }
+# sim_start NAME ARGS / sim_stop PID, SIM_TMP and SIM_PIDS: the tests' helpers.
+. "$HOIST_SRCDIR/tests/sim_lib.sh"
+T=$SIM_TMP
 bench_cleanup() {
     for p in $SIM_PIDS; do kill "$p" 2>/dev/null; done
     for p in $SIM_PIDS; do wait "$p" 2>/dev/null; done
@@ -26,27 +30,12 @@ machine() {
     echo "date $(date -u +%Y-%m-%d), $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r)"
 }
 
-# sim_up NAME [ARGS...]: start hoist-sim on a free port; sets SIM_URL, SIM_PID.
-sim_up() {
-    _n=$1; shift
-    : >"$T/$_n.sim.out"  # before the background redirect, for the sed below
-    "$SIM" --port 0 "$@" >"$T/$_n.sim.out" 2>"$T/$_n.sim.err" &
-    SIM_PID=$!
-    SIM_PIDS="$SIM_PIDS $SIM_PID"
-    SIM_URL=""
-    for _i in $(seq 1 200); do
-        SIM_URL=$(sed -n 's/^hoist-sim: listening on //p' "$T/$_n.sim.out")
-        [ -n "$SIM_URL" ] && return 0
-        sleep 0.05
-    done
-    echo "bench: hoist-sim did not start: $(cat "$T/$_n.sim.err")" >&2
-    exit 1
-}
+# sim_up NAME [ARGS...]: start hoist-sim on a free port (sets SIM_URL, SIM_PID) or exit.
+sim_up() { sim_start "$@" || exit 1; }
 
 # sim_down: stop the hoist-sim started last.
 sim_down() {
-    kill "$SIM_PID" 2>/dev/null
-    wait "$SIM_PID" 2>/dev/null
+    sim_stop "$SIM_PID"
     SIM_PIDS=$(echo "$SIM_PIDS" | sed "s/ $SIM_PID//")
 }
 
