@@ -429,6 +429,10 @@ char *hoist_state_unseal(const unsigned char key[32], const char *sealed, char *
 
 struct hoist_state {
     pthread_mutex_t mu;
+    pthread_cond_t saved_cv; /* a save finished (group commit, see state_commit_locked) */
+    long long changes;       /* changes made to doc so far */
+    long long saved;         /* changes the backend holds durably */
+    int saving;              /* a thread is writing (mu released meanwhile) */
     hoist_state_backend *b;
     json_t *doc;
     unsigned char key[32];
@@ -513,6 +517,7 @@ hoist_state *hoist_state_open(hoist_state_backend *b, const char *project, const
 {
     hoist_state *st = hoist_xcalloc(1, sizeof *st);
     pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->saved_cv, NULL);
     st->b = b;
     char *text = NULL;
     int k = hoist_state_key_from_env(st->key, err);
@@ -556,6 +561,7 @@ void hoist_state_free(hoist_state *st)
     json_decref(st->doc);
     OPENSSL_cleanse(st->key, sizeof st->key);
     pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->saved_cv);
     free(st);
 }
 
@@ -631,16 +637,12 @@ void hoist_state_set_readonly(hoist_state *st, int ro)
     st->readonly = ro;
 }
 
-/* Serialise with secrets sealed (or plain with a one-time warning).  Caller holds mu. */
-static hoist_status state_save_locked(hoist_state *st, char **err)
+/* Serialise @out (a private copy of the document, consumed) with secrets
+ * sealed (or plain with a one-time warning) and hand it to the backend.
+ * Called without mu: only warned_plain is shared, and only one thread saves
+ * at a time (st->saving). */
+static hoist_status state_write(hoist_state *st, json_t *out, char **err)
 {
-    if (st->readonly) {
-        *err = hoist_xstrdup("internal error: a read-only operation tried to write the state");
-        return HOIST_E_INTERNAL;
-    }
-    json_object_set_new(st->doc, "serial",
-                        json_integer(json_integer_value(json_object_get(st->doc, "serial")) + 1));
-    json_t *out = json_deep_copy(st->doc);
     const char *k;
     json_t *r;
     int plain_secrets = 0;
@@ -671,6 +673,44 @@ static hoist_status state_save_locked(hoist_state *st, char **err)
     hoist_status s = st->b->save(st->b, text, err);
     free(text);
     return s;
+}
+
+/*
+ * Record the change just made to doc and return once the backend holds it
+ * (or a save including it failed).  Caller holds mu.  Group commit: while
+ * one thread writes, changes made by others accumulate, and the next write
+ * takes them all, so concurrent steps share one serialisation and one
+ * fsync instead of queueing for one each behind the lock.  No step returns
+ * before its change is durable: "recorded before the call" still holds.
+ */
+static hoist_status state_save_locked(hoist_state *st, char **err)
+{
+    if (st->readonly) {
+        *err = hoist_xstrdup("internal error: a read-only operation tried to write the state");
+        return HOIST_E_INTERNAL;
+    }
+    long long mine = ++st->changes;
+    while (st->saved < mine) {
+        if (st->saving) {
+            pthread_cond_wait(&st->saved_cv, &st->mu);
+            continue;
+        }
+        st->saving = 1;
+        long long upto = st->changes;
+        json_object_set_new(st->doc, "serial",
+                            json_integer(json_integer_value(json_object_get(st->doc, "serial")) + 1));
+        json_t *out = json_deep_copy(st->doc);
+        pthread_mutex_unlock(&st->mu);
+        hoist_status rc = state_write(st, out, err);
+        pthread_mutex_lock(&st->mu);
+        st->saving = 0;
+        if (rc == HOIST_OK && upto > st->saved)
+            st->saved = upto;
+        pthread_cond_broadcast(&st->saved_cv);
+        if (rc != HOIST_OK)
+            return rc; /* waiters retry the save themselves and report their own error */
+    }
+    return HOIST_OK;
 }
 
 json_t *hoist_state_get(hoist_state *st, const char *kind, const char *name)

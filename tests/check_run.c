@@ -188,6 +188,16 @@ START_TEST(polls_then_deadline)
     free(calls);
     pu_close(&e);
     tu_rmrf(dir);
+    /* The driver's 10 ms hint is honoured while the wait is short: 8 polls
+     * take ~80 ms (doubling the hint would take 10+20+...+1280 = 2.5 s). */
+    char *dir3 = tu_tmpdir();
+    pu_open(&e, dir3, "project: p\nenvironments:\n  dev: { provider: \"null\", polls: 8, offer: [network] }\n");
+    long long t3 = hoist_now_ms();
+    ck_assert_int_eq(pu_run(&e, HOIST_PLAN_DEPLOY, 2, &sum), 0);
+    ck_assert_int_lt(hoist_now_ms() - t3, 1000);
+    pu_close(&e);
+    tu_rmrf(dir3);
+    free(dir3);
     char *dir2 = tu_tmpdir();
     pu_open(&e, dir2, "project: p\nenvironments:\n  dev: { provider: \"null\", polls: 100000, "
                       "offer: [network], timeouts: { network: 0.3 } }\n");

@@ -66,7 +66,11 @@ static void do_decorate(sim_req *rq, sim_resp *rs)
         do_remaining = 0;
     sim_reply_header(rs, "ratelimit-limit", "%d", DO_RATE_LIMIT);
     sim_reply_header(rs, "ratelimit-remaining", "%lld", do_remaining);
-    sim_reply_header(rs, "ratelimit-reset", "%lld", now_s + 60);
+    /* A spent window ends when the 429's Retry-After (1 s) says, since the
+     * window refills on the next answer: claiming a minute made clients
+     * honouring ratelimit-reset (as DigitalOcean documents) stall 60 s
+     * after every simulated throttle. */
+    sim_reply_header(rs, "ratelimit-reset", "%lld", now_s + (do_remaining == 0 ? 1 : 60));
     if (do_remaining == 0 && rs->status != 429)
         do_remaining = DO_RATE_LIMIT; /* a new window: the simulator never blocks for real */
 }

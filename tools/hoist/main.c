@@ -7,6 +7,9 @@
 #include "log.h"
 
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +142,14 @@ enum { OPT_PROVIDER_DIR = 256, OPT_TRACE, OPT_PARALLELISM, OPT_LOCK_TIMEOUT, OPT
 
 int main(int argc, char **argv)
 {
+#ifdef M_ARENA_MAX
+    /* glibc gives each thread that allocates its own heap arena and keeps
+     * what it freed there: with 8 pipeline workers each parsing large API
+     * answers, peak RSS grew with the worker count (destroy of 200 apps on
+     * hoist-sim: 72 MiB; 22 MiB with two arenas).  The workers wait on the
+     * network, so sharing arenas costs nothing measurable. */
+    mallopt(M_ARENA_MAX, 2);
+#endif
     /* The pipeline's executors beyond the driver's own operations. */
     hoist_image_executor_register();
     /* A driver that crashes is named, not a bare "Segmentation fault". */
