@@ -35,7 +35,7 @@ static void do_error(sim_req *rq, sim_resp *rs, int status, const char *kind,
         {"unauthorized", "unauthorized"}, {"throttled", "too_many_requests"},
         {"server_error", "server_error"}, {"unavailable", "service_unavailable"},
         {"conflict", "conflict"},         {"bad_request", "bad_request"},
-        {"method_not_allowed", "method_not_allowed"},
+        {"method_not_allowed", "method_not_allowed"}, {"quota", "unprocessable_entity"},
     };
     const char *id = kind;
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
@@ -62,10 +62,11 @@ static void do_decorate(sim_req *rq, sim_resp *rs)
     long long now_s = sim_wall_ms() / 1000;
     if (rs->status != 429 && do_remaining > 0)
         do_remaining--;
-    if (rs->status == 429 || do_remaining == 0)
-        do_remaining = 0;
     sim_reply_header(rs, "ratelimit-limit", "%d", DO_RATE_LIMIT);
-    sim_reply_header(rs, "ratelimit-remaining", "%lld", do_remaining);
+    /* A 429 says the window is spent.  An injected one (throttle fault) does
+       not really spend it: the next answer must not tell clients to wait
+       for the window's end (up to 60 s) after, say, a 503. */
+    sim_reply_header(rs, "ratelimit-remaining", "%lld", rs->status == 429 ? 0 : do_remaining);
     sim_reply_header(rs, "ratelimit-reset", "%lld", now_s + 60);
     if (do_remaining == 0 && rs->status != 429)
         do_remaining = DO_RATE_LIMIT; /* a new window: the simulator never blocks for real */
