@@ -152,6 +152,8 @@ static const hoist_host host_table = {
     .xml_next = hoist_xml_next,
     .xml_text = hoist_xml_text,
     .xml_free = hoist_xml_free,
+    .base64_encode = hoist_base64_encode,
+    .base64_decode = hoist_base64_decode,
 };
 
 const hoist_host *hoist_host_table(void)

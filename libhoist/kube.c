@@ -404,29 +404,3 @@ hoist_status hoist_kube_get_text(hoist_kube *k, hoist_ctx *ctx, const char *path
     return st;
 }
 
-char *hoist_kube_b64(const void *p, size_t len)
-{
-    char *out = hoist_xmalloc(4 * ((len + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)out, p, (int)len);
-    return out;
-}
-
-char *hoist_kube_unb64(const char *s, size_t *len)
-{
-    size_t n = strlen(s);
-    if (n % 4)
-        return NULL;
-    char *out = hoist_xmalloc(n / 4 * 3 + 1);
-    int m = n ? EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n) : 0;
-    if (m < 0) {
-        free(out);
-        return NULL;
-    }
-    /* EVP_DecodeBlock counts the padding as data bytes. */
-    for (size_t i = n; i > 0 && s[i - 1] == '='; i--)
-        m--;
-    out[m] = '\0';
-    if (len)
-        *len = (size_t)m;
-    return out;
-}

@@ -121,9 +121,4 @@ hoist_status hoist_kube_delete(hoist_kube *k, hoist_ctx *ctx, const char *path,
 /* hoist_kube_get_text - GET @path as text (e.g. pods/NAME/log) into *out (malloc'd). */
 hoist_status hoist_kube_get_text(hoist_kube *k, hoist_ctx *ctx, const char *path, char **out);
 
-/* Base64 (standard alphabet, padded) of @len bytes; new string. */
-char *hoist_kube_b64(const void *p, size_t len);
-/* Decode base64 @s into a new NUL-terminated string (binary-safe length in *len, may be NULL); NULL if invalid. */
-char *hoist_kube_unb64(const char *s, size_t *len);
-
 #endif

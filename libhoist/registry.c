@@ -151,30 +151,6 @@ char *hoist_registry_base_url(const char *host)
 
 /* ---- docker config.json ---- */
 
-static char *b64_encode(const char *s)
-{
-    size_t n = strlen(s);
-    char *out = hoist_xmalloc(4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-    return out;
-}
-
-static char *b64_decode(const char *s)
-{
-    size_t n = strlen(s);
-    char *out = hoist_xmalloc(n + 1);
-    int m = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-    if (m < 0) {
-        free(out);
-        return NULL;
-    }
-    while (n && s[n - 1] == '=') { /* DecodeBlock counts padding as zero bytes */
-        m--;
-        n--;
-    }
-    out[m] = '\0';
-    return out;
-}
 
 int hoist_docker_config_auth(const char *host, char **user, char **pass)
 {
@@ -196,7 +172,7 @@ int hoist_docker_config_auth(const char *host, char **user, char **pass)
         const char *u = json_string_value(json_object_get(e, "username"));
         const char *p = json_string_value(json_object_get(e, "password"));
         if (a) {
-            char *dec = b64_decode(a), *c = dec ? strchr(dec, ':') : NULL;
+            char *dec = hoist_base64_decode(a, NULL), *c = dec ? strchr(dec, ':') : NULL;
             if (c) {
                 *user = hoist_xstrndup(dec, c - dec);
                 *pass = hoist_xstrdup(c + 1);
@@ -442,7 +418,7 @@ static hoist_status fetch_token(hoist_registry *reg, hoist_ctx *ctx, json_t *par
     const char *hdrs[2] = {NULL, NULL};
     if (reg->user) {
         char *up = hoist_xasprintf("%s:%s", reg->user, reg->pass);
-        char *b = b64_encode(up);
+        char *b = hoist_base64_encode(up, strlen(up));
         auth_hdr = hoist_xasprintf("Authorization: Basic %s", b);
         hoist_secret_add(b);
         free(up);
@@ -522,7 +498,7 @@ static hoist_status reg_request(hoist_registry *reg, hoist_ctx *ctx, const char 
         if (!strcasecmp(scheme, "Basic")) {
             if (reg->user && !(reg->authz && !strncmp(reg->authz, "Basic ", 6))) {
                 char *up = hoist_xasprintf("%s:%s", reg->user, reg->pass);
-                char *b = b64_encode(up);
+                char *b = hoist_base64_encode(up, strlen(up));
                 hoist_secret_add(b);
                 free(reg->authz);
                 reg->authz = hoist_xasprintf("Basic %s", b);

@@ -1,5 +1,6 @@
 /* state.c - environment state: atomic file backend, lock, sealed secrets. */
 #include "state.h"
+#include "config.h"
 #include "log.h"
 #include "util.h"
 
@@ -264,6 +265,32 @@ hoist_state_backend *hoist_state_file_backend(const char *dir, const char *env)
     return b;
 }
 
+hoist_state_backend *hoist_state_backend_for(const hoist_config *cfg, const hoist_env_cfg *env,
+                                             const char *kind, char **err)
+{
+    /* the environment's keys over the project's */
+    json_t *m = json_object();
+    if (json_is_object(cfg->state))
+        json_object_update(m, cfg->state);
+    json_t *es = json_object_get(env->settings, "state");
+    if (json_is_object(es))
+        json_object_update(m, es);
+    const char *name = kind ? kind : json_string_value(json_object_get(m, "backend"));
+    hoist_state_backend *b = NULL;
+    if (!name || strcmp(name, "file") == 0) {
+        char *dir = hoist_xasprintf("%s/.hoist/state", cfg->dir);
+        b = hoist_state_file_backend(dir, env->name);
+        free(dir);
+    } else if (strcmp(name, "s3") == 0) {
+        b = hoist_state_s3_backend(m, env->name, err);
+    } else {
+        *err = hoist_xasprintf("state.backend '%s' of environment '%s' is unknown; use 'file' "
+                               "(the default) or 's3'", name, env->name);
+    }
+    json_decref(m);
+    return b;
+}
+
 /* ---------------------------------------------------------------- sealing */
 
 static int hexval(int c)
@@ -275,24 +302,6 @@ static int hexval(int c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
-}
-
-/* Base64 decode (standard alphabet); returns the length or -1. */
-static int b64_decode(const char *in, unsigned char *out, size_t cap)
-{
-    size_t n = strlen(in);
-    while (n && (in[n - 1] == '\n' || in[n - 1] == '\r' || in[n - 1] == ' '))
-        n--;
-    if (n % 4 || (n / 4) * 3 > cap)
-        return -1;
-    int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-    if (len < 0)
-        return -1;
-    if (n && in[n - 1] == '=')
-        len--;
-    if (n > 1 && in[n - 2] == '=')
-        len--;
-    return len;
 }
 
 static int parse_key(const char *s, unsigned char key[32])
@@ -310,14 +319,17 @@ static int parse_key(const char *s, unsigned char key[32])
         return 0;
     }
 try_b64:;
-    unsigned char tmp[64];
     char *copy = hoist_xstrndup(s, n);
-    int len = b64_decode(copy, tmp, sizeof tmp);
+    size_t len = 0;
+    unsigned char *raw = (unsigned char *)hoist_base64_decode(copy, &len);
     free(copy);
-    if (len != 32)
-        return -1;
-    memcpy(key, tmp, 32);
-    return 0;
+    int ok = raw && len == 32;
+    if (ok)
+        memcpy(key, raw, 32);
+    if (raw)
+        OPENSSL_cleanse(raw, len);
+    free(raw);
+    return ok ? 0 : -1;
 }
 
 int hoist_state_key_from_env(unsigned char key[32], char **err)
@@ -386,9 +398,9 @@ char *hoist_state_unseal(const unsigned char key[32], const char *sealed, char *
         *err = hoist_xstrdup("sealed secrets use an unknown scheme");
         return NULL;
     }
-    size_t cap = strlen(sealed) + 4;
-    unsigned char *raw = hoist_xmalloc(cap);
-    int n = b64_decode(sealed + pl, raw, cap);
+    size_t rawlen = 0;
+    unsigned char *raw = (unsigned char *)hoist_base64_decode(sealed + pl, &rawlen);
+    int n = raw ? (int)rawlen : -1;
     if (n < 28) {
         *err = hoist_xstrdup("sealed secrets are truncated or not base64");
         free(raw);
@@ -576,6 +588,42 @@ hoist_status hoist_state_lock(hoist_state *st, const char *operation, double tim
     st->doc = doc;
     pthread_mutex_unlock(&st->mu);
     return HOIST_OK;
+}
+
+hoist_state_backend *hoist_state_backend_of(hoist_state *st)
+{
+    return st->b;
+}
+
+static hoist_status state_save_locked(hoist_state *st, char **err);
+
+hoist_status hoist_state_replace(hoist_state *st, const char *text, char **err)
+{
+    json_error_t je;
+    json_t *doc = json_loads(text, 0, &je);
+    if (!doc) {
+        *err = hoist_xasprintf("the replacement state is not JSON (line %d: %s); nothing was "
+                               "changed", je.line, je.text);
+        return HOIST_E_INVALID;
+    }
+    hoist_status rc = HOIST_OK;
+    pthread_mutex_lock(&st->mu);
+    const char *p = json_string_value(json_object_get(st->doc, "project"));
+    const char *e = json_string_value(json_object_get(st->doc, "env"));
+    if (state_check(st, doc, "the replacement state", p, e, err) != 0) {
+        json_decref(doc);
+        rc = HOIST_E_INVALID;
+    } else {
+        /* saving adds one: the new serial is above both */
+        json_int_t mine = json_integer_value(json_object_get(st->doc, "serial"));
+        json_int_t theirs = json_integer_value(json_object_get(doc, "serial"));
+        json_object_set_new(doc, "serial", json_integer(mine > theirs ? mine : theirs));
+        json_decref(st->doc);
+        st->doc = doc;
+        rc = state_save_locked(st, err);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
 }
 
 void hoist_state_set_readonly(hoist_state *st, int ro)

@@ -58,7 +58,48 @@ typedef struct hoist_state_backend {
     void (*free)(struct hoist_state_backend *b);
     const char *(*describe)(struct hoist_state_backend *b);
     void *data;
+    /* Optional members (NULL when the backend has no such feature):
+     *   history:      *versions = new array of {"serial","time","who"}, newest first.
+     *   load_version: *text = the stored document of @serial (new string).
+     *   force_unlock: break the lock whose id is @lock_id; only an expired
+     *                 lease unless @force.  *what = a description of what was
+     *                 broken (new string).
+     *   set_cancel:   @flag is set to 1 when the lock is lost while held, so
+     *                 the run starts no new work (borrowed; must outlive the lock).
+     *   lost:         1 once the held lock was lost (saves then fail). */
+    hoist_status (*history)(struct hoist_state_backend *b, json_t **versions, char **err);
+    hoist_status (*load_version)(struct hoist_state_backend *b, long long serial, char **text,
+                                 char **err);
+    hoist_status (*force_unlock)(struct hoist_state_backend *b, const char *lock_id, int force,
+                                 char **what, char **err);
+    void (*set_cancel)(struct hoist_state_backend *b, volatile int *flag);
+    int (*lost)(struct hoist_state_backend *b);
 } hoist_state_backend;
+
+/*
+ * hoist_state_s3_backend - the S3 backend for @env.  @settings: the merged
+ * `state:` mapping (bucket, prefix, region, endpoint, access_key,
+ * secret_key, profile, lease, keep_versions); borrowed.  Objects:
+ * <prefix>/<env>.json (written with If-Match on the ETag read, or
+ * If-None-Match: * when there was none), <prefix>/<env>.json.v<serial>
+ * (the last keep_versions versions) and <prefix>/<env>.lock (created with
+ * If-None-Match: *, its lease renewed by a thread with If-Match).
+ * Returns a new backend, or NULL with *err set (bad settings, no credentials).
+ */
+hoist_state_backend *hoist_state_s3_backend(json_t *settings, const char *env, char **err);
+
+struct hoist_config;
+struct hoist_env_cfg;
+/*
+ * hoist_state_backend_for - the backend hoist.yml chooses for @env: the
+ * top-level `state:` mapping with the environment's `state:` keys over it;
+ * `backend: file` (the default) or `backend: s3`.  @kind, when not NULL,
+ * overrides the backend name (for `hoist state migrate`).  Returns a new
+ * backend or NULL with *err set.
+ */
+hoist_state_backend *hoist_state_backend_for(const struct hoist_config *cfg,
+                                             const struct hoist_env_cfg *env, const char *kind,
+                                             char **err);
 
 /*
  * hoist_state_file_backend - the file backend for @env under @dir
@@ -85,6 +126,16 @@ void hoist_state_free(hoist_state *st);
 
 /* Take/release the exclusive lock (see backend->lock). */
 hoist_status hoist_state_lock(hoist_state *st, const char *operation, double timeout_s, char **err);
+
+/*
+ * hoist_state_replace - make @text (a stored document of this environment,
+ * e.g. an older version or another backend's copy) the current state and
+ * save it as the next serial (max of both serials + 1), re-sealing secrets
+ * with the current key.  The caller holds the lock.  Thread-safe.
+ */
+hoist_status hoist_state_replace(hoist_state *st, const char *text, char **err);
+/* The backend (borrowed), for its optional members. */
+hoist_state_backend *hoist_state_backend_of(hoist_state *st);
 
 /* Make writes fail instead of storing (plan, status).  Asserted by tests. */
 void hoist_state_set_readonly(hoist_state *st, int ro);

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -227,4 +228,40 @@ int hoist_utf8_valid(const char *s, size_t len)
             return 0;
     }
     return 1;
+}
+
+char *hoist_base64_encode(const void *p, size_t len)
+{
+    char *out = hoist_xmalloc(4 * ((len + 2) / 3) + 1);
+    int n = len ? EVP_EncodeBlock((unsigned char *)out, p, (int)len) : 0;
+    out[n] = '\0';
+    return out;
+}
+
+char *hoist_base64_decode(const char *s, size_t *len)
+{
+    size_t n = 0, cap = strlen(s);
+    char *clean = hoist_xmalloc(cap + 1);
+    for (const char *c = s; *c; c++)
+        if (!isspace((unsigned char)*c))
+            clean[n++] = *c;
+    clean[n] = '\0';
+    char *out = NULL;
+    if (n % 4 == 0) {
+        out = hoist_xmalloc(n / 4 * 3 + 1);
+        int m = n ? EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)n) : 0;
+        if (m < 0) {
+            free(out);
+            out = NULL;
+        } else {
+            /* EVP_DecodeBlock counts the padding as data bytes. */
+            for (size_t i = n; i > 0 && clean[i - 1] == '='; i--)
+                m--;
+            out[m] = '\0';
+            if (len)
+                *len = (size_t)m;
+        }
+    }
+    free(clean);
+    return out;
 }

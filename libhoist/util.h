@@ -41,6 +41,15 @@ size_t hoist_levenshtein(const char *a, const char *b);
 /* Lower-case hex SHA-256 of @p into @hex (65 bytes, NUL-terminated). */
 void hoist_sha256_hex(const void *p, size_t len, char hex[65]);
 
+/*
+ * Base64 (standard alphabet, with padding) via OpenSSL.  encode: a new
+ * NUL-terminated string.  decode: skips ASCII white space (PEM and
+ * kubeconfig data wrap lines), returns a new NUL-terminated buffer with the
+ * byte count in *len (may be NULL), or NULL if @s is not base64.
+ */
+char *hoist_base64_encode(const void *p, size_t len);
+char *hoist_base64_decode(const char *s, size_t *len);
+
 /* Monotonic milliseconds, and wall-clock Unix seconds. */
 long long hoist_now_ms(void);
 

@@ -99,7 +99,7 @@ static json_t *secret(const char *ns, const char *name, json_t *lbls, const json
         const char *s = json_string_value(v);
         if (!s)
             continue;
-        char *b = hoist_kube_b64(s, strlen(s));
+        char *b = hoist_base64_encode(s, strlen(s));
         json_object_set_new(data, k, json_string(b));
         free(b);
     }
@@ -785,7 +785,7 @@ static char *db_password(hoist_kube *k, hoist_ctx *ctx, const hoist_resource *r,
     *st = hoist_kube_get(k, ctx, path, &live);
     if (*st == HOIST_OK && hoist_labelled(live)) {
         const char *b = json_string_value(json_object_get(json_object_get(live, "data"), skey));
-        pw = b ? hoist_kube_unb64(b, NULL) : NULL;
+        pw = b ? hoist_base64_decode(b, NULL) : NULL;
     }
     if (*st == HOIST_E_NOTFOUND || *st == HOIST_OK)
         *st = HOIST_OK;

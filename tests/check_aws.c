@@ -200,20 +200,6 @@ START_TEST(test_sizes_and_policy)
 }
 END_TEST
 
-START_TEST(test_base64)
-{
-    size_t n;
-    char *s = aws_b64_decode("QVdTOnNlY3JldC1wYXNz", &n);
-    ck_assert_str_eq(s, "AWS:secret-pass");
-    ck_assert_uint_eq(n, 15);
-    free(s);
-    s = aws_b64_decode("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==", NULL);
-    ck_assert_str_eq(s, "-----BEGIN CERTIFICATE-----\n");
-    free(s);
-    ck_assert_ptr_null(aws_b64_decode("not base64!", NULL));
-}
-END_TEST
-
 /* ---- every operation and member the driver sends exists in AWS's models ---- */
 
 static json_t *model(const char *svc)
@@ -319,7 +305,6 @@ int main(void)
     tcase_add_test(tc, test_endpoints);
     tcase_add_test(tc, test_names_tokens);
     tcase_add_test(tc, test_sizes_and_policy);
-    tcase_add_test(tc, test_base64);
     tcase_add_test(tc, test_models);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -305,7 +305,7 @@ END_TEST
 START_TEST(test_host_table)
 {
     const hoist_host *h = hoist_host_table();
-    ck_assert_int_eq(h->abi_minor, 1);
+    ck_assert_int_eq(h->abi_minor, HOIST_ABI_MINOR);
     ck_assert(HOIST_HOST_HAS(h, credentials));
     ck_assert(HOIST_HOST_HAS(h, http));
     ck_assert(HOIST_HOST_HAS(h, xml_free));

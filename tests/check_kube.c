@@ -2,6 +2,7 @@
 #include "host.h"
 #include "http.h"
 #include "kube.h"
+#include "util.h"
 #include "log.h"
 #include "state.h"
 #include "testutil.h"
@@ -256,15 +257,20 @@ START_TEST(paths_and_b64)
     ck_assert_str_eq(p, "/api/v1/namespaces/ns/pods");
     free(p);
     ck_assert_ptr_null(hoist_kube_path("v1", "Widget", "ns", "x"));
-    char *b = hoist_kube_b64("ab", 2);
+    char *b = hoist_base64_encode("ab", 2);
     ck_assert_str_eq(b, "YWI=");
     size_t n;
-    char *d = hoist_kube_unb64(b, &n);
+    char *d = hoist_base64_decode(b, &n);
     ck_assert_str_eq(d, "ab");
     ck_assert_int_eq(n, 2);
     free(d);
     free(b);
-    ck_assert_ptr_null(hoist_kube_unb64("abc", NULL));
+    ck_assert_ptr_null(hoist_base64_decode("abc", NULL));
+    /* PEM and kubeconfig data wrap lines: white space is skipped. */
+    d = hoist_base64_decode("YW\nJj\r\nZA==\n", &n);
+    ck_assert_str_eq(d, "abcd");
+    ck_assert_int_eq(n, 4);
+    free(d);
 }
 END_TEST
 

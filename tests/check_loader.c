@@ -231,8 +231,10 @@ START_TEST(test_major_message_text)
 {
     char *dir = build_path("tests/fake");
     char *err = refuse_from(dir, "fake_major", HOIST_E_INVALID);
-    if (HOIST_ABI_MAJOR == 1 && HOIST_ABI_MINOR == 0)
-        assert_has(err, "built for provider ABI 2.0, but this hoist speaks 1.0", NULL);
+    char want[128];
+    snprintf(want, sizeof want, "built for provider ABI %d.%d, but this hoist speaks %d.%d",
+             HOIST_ABI_MAJOR + 1, HOIST_ABI_MINOR, HOIST_ABI_MAJOR, HOIST_ABI_MINOR);
+    assert_has(err, want, NULL);
     free(err);
     free(dir);
 }
@@ -671,10 +673,9 @@ START_TEST(test_null_driver_ops)
     /* One creation line, "<kind>/<name> <id>", carrying the id ensure returned. */
     char *creates = join(state, "creates.log");
     char *log = slurp(creates);
-    char *want = NULL;
-    ck_assert_int_gt(asprintf(&want, "network/net1 %s\n", id1), 0);
+    char want[512];
+    snprintf(want, sizeof want, "network/net1 %s\n", id1);
     ck_assert_str_eq(log, want);
-    free(want);
     free(log);
     ck_assert_int_eq(null_call(d, "network", "observe", "net1", &id3, NULL), HOIST_OK);
     ck_assert_str_eq(id3, id1);

@@ -254,6 +254,20 @@ typedef struct hoist_host {
     const hoist_xml_node *(*xml_next)(const hoist_xml_node *node);
     char *(*xml_text)(const hoist_xml_node *from, const char *path);
     void (*xml_free)(hoist_xml_doc *doc);
+
+    /**
+     * base64_encode - standard base64 (with padding) of @len bytes at @p, as
+     * a new NUL-terminated string (free with free(3)).  Since: ABI 1.2
+     */
+    char *(*base64_encode)(const void *p, size_t len);
+
+    /**
+     * base64_decode - decode standard base64 @s, skipping white space (as in
+     * PEM or kubeconfig data).  Returns a new NUL-terminated buffer (free
+     * with free(3)) and its byte count in *@len (may be NULL), or NULL if @s
+     * is not valid base64.  Since: ABI 1.2
+     */
+    char *(*base64_decode)(const char *s, size_t *len);
 } hoist_host;
 
 /** True if @host is new enough to carry @member. */

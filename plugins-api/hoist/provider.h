@@ -22,11 +22,13 @@
  * -------------
  *   1.0  Descriptor, init/fini, network/cluster/registry/database/app ops,
  *        cluster and registry credentials, database connection, status codes,
- *        capability bits.  Host table: log, fail, secret, cancelled, setting,
- *        state_dir (see hoist/host.h).
+ *        capability bits.  Host table: log, fail, secret, cancelled,
+ *        state_dir, random_secret (see hoist/host.h).
  *   1.1  Host table: http, http_response_free, http_header, http_error,
  *        sigv4_presign, eks_token, credentials, xml_*; hoist_sigv4_spec,
  *        hoist_http_request, hoist_http_response.
+ *   1.2  Host table: base64_encode, base64_decode (drivers decoded CA data,
+ *        registry logins and kubeconfigs with hand-written decoders).
  *
  * Everything here is plain C99 data; JSON crosses the boundary as jansson
  * references (json_t *) with the ownership stated at each member.
@@ -43,7 +45,7 @@ extern "C" {
 #endif
 
 #define HOIST_ABI_MAJOR 1
-#define HOIST_ABI_MINOR 1
+#define HOIST_ABI_MINOR 2
 
 /**
  * hoist_status - the result of every operation.

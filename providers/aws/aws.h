@@ -73,7 +73,6 @@ void aws_buf_urlenc(aws_buf *b, const char *s);
 
 /* Base64 decode (standard alphabet, padding optional); malloc'd, NUL-ended,
    *@len set; NULL on malformed input. */
-char *aws_b64_decode(const char *in, size_t *len);
 
 /* ---- aws_api.c: naming --------------------------------------------------- */
 

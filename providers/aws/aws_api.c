@@ -99,47 +99,6 @@ void aws_buf_urlenc(aws_buf *b, const char *s)
     }
 }
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-char *aws_b64_decode(const char *in, size_t *len)
-{
-    size_t n = strlen(in), o = 0;
-    char *out = aws_xmalloc(n / 4 * 3 + 4);
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)in[i];
-        if (c == '=')
-            break;
-        if (c == '\n' || c == '\r')
-            continue;
-        int v = b64val(c);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
-    if (len)
-        *len = o;
-    return out;
-}
-
 /* ------------------------------------------------------------------ names */
 
 char *aws_name(const hoist_resource *r, const char *suffix)

@@ -372,11 +372,11 @@ static hoist_status cl_destroy(void *prov, hoist_ctx *ctx, const hoist_resource 
 /* ------------------------------------------------------------------ credentials */
 
 /* PEM from certificateAuthority.data (base64 of the PEM bundle), or NULL. */
-static char *cl_ca_pem(const char *data)
+static char *cl_ca_pem(const hoist_host *h, const char *data)
 {
     if (!data || !*data)
         return NULL;
-    char *pem = aws_b64_decode(data, NULL);
+    char *pem = h->base64_decode(data, NULL);
     if (pem && !strstr(pem, "-----BEGIN")) {
         free(pem);
         return NULL;
@@ -430,7 +430,7 @@ static hoist_status cl_credentials(void *prov, hoist_ctx *ctx, const hoist_resou
         pthread_mutex_unlock(&p->lock);
     }
     out->endpoint = aws_xstrdup(ep);
-    out->ca_pem = cl_ca_pem(aws_jstr(c.json, "cluster.certificateAuthority.data"));
+    out->ca_pem = cl_ca_pem(h, aws_jstr(c.json, "cluster.certificateAuthority.data"));
     out->token = token;
     out->expires_at = expires;
     token = NULL;

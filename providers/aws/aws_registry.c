@@ -190,7 +190,7 @@ static hoist_status reg_credentials(void *prov, hoist_ctx *ctx, const hoist_reso
     char *colon;
     if (tok)
         h->secret(ctx, tok);
-    if (!tok || !ep || !(plain = aws_b64_decode(tok, NULL)) || !(colon = strchr(plain, ':'))) {
+    if (!tok || !ep || !(plain = h->base64_decode(tok, NULL)) || !(colon = strchr(plain, ':'))) {
         st = h->fail(ctx, HOIST_E_INTERNAL,
                      "ecr:GetAuthorizationToken: no usable authorizationData in the answer");
         goto cleanup;

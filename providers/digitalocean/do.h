@@ -76,8 +76,6 @@ const char *do_region(do_prov *p, const hoist_resource *r);
 const char *do_recorded_id(const hoist_resource *r);
 /* needs[kind][name][key] as a string, or NULL.  Borrowed. */
 const char *do_need(const hoist_resource *r, const char *kind, const char *name, const char *key);
-/* Decode base64 @in; malloc'd NUL-terminated, *len (if set) the byte count; NULL if invalid. */
-char *do_base64_decode(const char *in, size_t *len);
 /* RFC 3339 UTC time ("2024-01-02T03:04:05Z", fractions allowed) to Unix time, 0 if unparsable. */
 int64_t do_parse_time(const char *s);
 /* strdup that aborts on OOM (drivers do not link libhoist's hoist_xstrdup). */

@@ -213,45 +213,6 @@ const char *do_need(const hoist_resource *r, const char *kind, const char *name,
         json_object_get(json_object_get(json_object_get(r->needs, kind), name), key));
 }
 
-char *do_base64_decode(const char *in, size_t *len)
-{
-    size_t n = strlen(in), o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    char *out = malloc(n / 4 * 3 + 4);
-    if (!out)
-        abort();
-    for (const char *c = in; *c; c++) {
-        int v;
-        if (*c >= 'A' && *c <= 'Z')
-            v = *c - 'A';
-        else if (*c >= 'a' && *c <= 'z')
-            v = *c - 'a' + 26;
-        else if (*c >= '0' && *c <= '9')
-            v = *c - '0' + 52;
-        else if (*c == '+' || *c == '-')
-            v = 62;
-        else if (*c == '/' || *c == '_')
-            v = 63;
-        else if (*c == '=' || *c == '\n' || *c == '\r')
-            continue;
-        else {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
-    if (len)
-        *len = o;
-    return out;
-}
-
 int64_t do_parse_time(const char *s)
 {
     struct tm tm;

@@ -364,11 +364,11 @@ cleanup:
 /* Cached credentials are reused until 5 minutes before they expire. */
 #define DO_KUBE_MARGIN 300
 
-static char *do_pem(const char *b64)
+static char *do_pem(do_prov *p, const char *b64)
 {
     if (!b64 || !*b64)
         return NULL; /* no CA: the endpoint's certificate is publicly trusted */
-    return do_base64_decode(b64, NULL);
+    return p->host->base64_decode(b64, NULL);
 }
 
 static hoist_status do_copy_creds(const hoist_cluster_credentials *from,
@@ -434,7 +434,7 @@ static hoist_status do_cluster_credentials(void *vp, hoist_ctx *ctx, const hoist
     size_t n = strlen(fresh.endpoint);
     while (n > 0 && fresh.endpoint[n - 1] == '/')
         fresh.endpoint[--n] = '\0';
-    fresh.ca_pem = do_pem(json_string_value(json_object_get(j, "certificate_authority_data")));
+    fresh.ca_pem = do_pem(p, json_string_value(json_object_get(j, "certificate_authority_data")));
     fresh.token = do_strdup(token);
     fresh.expires_at = do_parse_time(json_string_value(json_object_get(j, "expires_at")));
     do_copy_creds(&fresh, out);

@@ -289,7 +289,7 @@ static hoist_status do_registry_credentials(void *vp, hoist_ctx *ctx, const hois
     const char *b64 = json_string_value(json_object_get(v, "auth"));
     p->host->secret(ctx, b64);
     char *colon = NULL;
-    if (b64 && (pair = do_base64_decode(b64, NULL)))
+    if (b64 && (pair = p->host->base64_decode(b64, NULL)))
         colon = strchr(pair, ':');
     if (!host || !colon) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL,

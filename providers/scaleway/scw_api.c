@@ -307,45 +307,6 @@ hoist_status scw_pending(scw_prov *p, hoist_result *out, const char *phase)
     return HOIST_PENDING;
 }
 
-static int scw_b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-char *scw_b64decode(const char *in, size_t *len)
-{
-    size_t n = strlen(in), o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    char *out = scw_xmalloc(n / 4 * 3 + 4);
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)in[i];
-        if (c == '=' || c == '\n' || c == '\r' || c == ' ')
-            continue;
-        int v = scw_b64val(c);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
-    if (len)
-        *len = o;
-    return out;
-}
-
 hoist_status scw_locate(scw_prov *p, hoist_ctx *ctx, json_t *recorded, const char *id_key,
                         const char *base, const char *list_key, const char *name, json_t *tags,
                         const char *extra_query, json_t **out)

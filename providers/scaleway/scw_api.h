@@ -117,8 +117,6 @@ json_t *scw_need(const hoist_resource *r, const char *kind, const char *name);
 /* Set @out to PENDING with the driver's poll hint and @phase. */
 hoist_status scw_pending(scw_prov *p, hoist_result *out, const char *phase);
 
-/* Base64 (standard alphabet, padding optional) -> malloc'd bytes, NUL-terminated; NULL if malformed. */
-char *scw_b64decode(const char *in, size_t *len);
 
 /* Driver ops, one file per kind. */
 extern const hoist_network_ops scw_network_ops;

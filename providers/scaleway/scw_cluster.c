@@ -383,7 +383,7 @@ static hoist_status scw_kubeconfig_parse(scw_prov *p, hoist_ctx *ctx, const char
     while (n && out->endpoint[n - 1] == '/')
         out->endpoint[--n] = '\0';
     if (ca) {
-        out->ca_pem = scw_b64decode(ca, NULL);
+        out->ca_pem = p->host->base64_decode(ca, NULL);
         free(ca);
         if (!out->ca_pem || !strstr(out->ca_pem, "-----BEGIN CERTIFICATE-----"))
             return p->host->fail(ctx, HOIST_E_INTERNAL,
@@ -415,7 +415,7 @@ static hoist_status scw_cluster_credentials(void *prov, hoist_ctx *ctx, const ho
         goto cleanup;
     /* the content is base64 in a JSON envelope */
     const char *content = scw_str(ans, "content");
-    yaml = content ? scw_b64decode(content, NULL) : NULL;
+    yaml = content ? p->host->base64_decode(content, NULL) : NULL;
     if (!yaml) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "GET %s: no readable kubeconfig content", path);
         goto cleanup;

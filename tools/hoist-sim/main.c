@@ -16,7 +16,7 @@
 static void usage(FILE *fp)
 {
     fputs("Usage: hoist-sim [OPTION]...\n"
-          "A local simulator of the DigitalOcean and Scaleway APIs for testing hoist.\n"
+          "A local simulator of the AWS, DigitalOcean, Scaleway and Kubernetes APIs for testing hoist.\n"
           "\n"
           "  --host ADDR              listen address (default 127.0.0.1)\n"
           "  --port N                 listen port (default 4566; 0 picks a free one)\n"
@@ -75,6 +75,7 @@ int main(int argc, char **argv)
     sim_do_register();
     sim_scw_register();
     sim_kube_register();
+    sim_s3_register(); /* before AWS: its claim takes every other signed request */
     sim_aws_register();
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

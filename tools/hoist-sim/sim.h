@@ -279,6 +279,7 @@ void sim_do_register(void);
 void sim_scw_register(void);
 void sim_kube_register(void);
 void sim_aws_register(void);
+void sim_s3_register(void);
 
 /* ---- registry and TLS (sim_registry.c, sim_tls.c); main thread, before serving ---- */
 

@@ -217,7 +217,7 @@ json_t *aws_plist(const sim_req *rq, const char *prefix)
 
 /* ------------------------------------------------------------------ XML */
 
-static void aws_xml_esc(hoist_buf *b, const char *s)
+void aws_xml_esc(hoist_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -470,7 +470,8 @@ static int aws_sig_ok(sim_req *rq, const aws_cred *c, const char *az, const char
     hoist_sigv4_spec spec = {
         .struct_size = sizeof spec, .service = c->service, .region = c->region,
         .access_key_id = c->ak, .secret_access_key = sim_cfg.aws_secret,
-        .flags = sha && strcmp(sha, "UNSIGNED-PAYLOAD") == 0 ? HOIST_SIGV4_UNSIGNED_PAYLOAD : 0,
+        .flags = (sha && strcmp(sha, "UNSIGNED-PAYLOAD") == 0 ? HOIST_SIGV4_UNSIGNED_PAYLOAD : 0) |
+                 (strcmp(c->service, "s3") == 0 ? HOIST_SIGV4_S3 : 0),
     };
     hoist_sigv4_input in = {.method = rq->method, .url = url.s, .headers = (const char *const *)hdrs,
                             .body = rq->body, .body_len = rq->body_len, .when = when};
@@ -522,6 +523,21 @@ static int aws_auth(sim_req *rq, sim_resp *rs)
     }
     free(c.buf);
     return ok;
+}
+
+int aws_sigv4_check(sim_req *rq, const char **why)
+{
+    aws_cred c;
+    int rc = 1;
+    *why = NULL;
+    if (aws_cred_parse(rq, &c) != 0)
+        return 0;
+    if (strcmp(c.ak, sim_cfg.aws_access) != 0)
+        rc = -1;
+    else if (!aws_sig_ok(rq, &c, sim_header_in(rq, "Authorization"), why))
+        rc = -2;
+    free(c.buf);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ routing */

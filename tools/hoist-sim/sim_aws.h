@@ -40,6 +40,17 @@ const aws_svc *aws_svc_of(const sim_req *rq);
 /* The region of the SigV4 credential scope ("us-east-1" when absent). */
 const char *aws_region(const sim_req *rq);
 
+/*
+ * aws_sigv4_check - verify @rq's SigV4 Authorization header with the
+ * simulator's key pair (S3's variant when the scope's service is "s3").
+ * Returns 1 when valid, 0 when there is no SigV4 header, -1 for an unknown
+ * access key, -2 for a wrong signature (*@why: static text).
+ */
+int aws_sigv4_check(sim_req *rq, const char **why);
+/* Append @s to @b with XML's five special characters escaped (also used by S3). */
+struct hoist_buf;
+void aws_xml_esc(struct hoist_buf *b, const char *s);
+
 /* Query parameter named by printf @fmt (NULL when absent).  Query services only. */
 const char *aws_p(const sim_req *rq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Values of "@prefix.1", "@prefix.2", ... as a new array of strings. */

@@ -29,6 +29,7 @@ typedef struct cli_opts {
     double lock_timeout;      /* --lock-timeout seconds */
     const char *format;       /* --format (graph) */
     const char *registry;     /* --registry URL (build --push) */
+    const char *to;           /* --to BACKEND (state migrate) */
     char **args;              /* remaining positional arguments */
     int nargs;
 } cli_opts;
@@ -82,5 +83,10 @@ extern const char cli_help_kubeconfig[];
 
 extern const char cli_help_plan[], cli_help_deploy[], cli_help_destroy[], cli_help_status[],
     cli_help_pause[], cli_help_graph[], cli_help_logs[];
+
+/* cmd_state.c: state history|rollback|migrate, force-unlock. */
+int cmd_state(cli_opts *o);
+int cmd_force_unlock(cli_opts *o);
+extern const char cli_help_state[], cli_help_force_unlock[];
 
 #endif

@@ -220,7 +220,7 @@ int cmd_kubeconfig(cli_opts *o)
     char *user = hoist_xasprintf("hoist-%s", ns);
     json_t *cluster = json_pack("{s:s}", "server", c.endpoint);
     if (c.ca_pem) {
-        char *ca = hoist_kube_b64(c.ca_pem, strlen(c.ca_pem));
+        char *ca = hoist_base64_encode(c.ca_pem, strlen(c.ca_pem));
         json_object_set_new(cluster, "certificate-authority-data", json_string(ca));
         free(ca);
     }

@@ -92,10 +92,9 @@ int cli_pipe_open(cli_opts *o, pipe_env *pe, const char *operation)
         fprintf(stderr, "hoist: %s\n", err);
         goto fail;
     }
-    char *stdir = hoist_xasprintf("%s/.hoist/state", pe->cfg->dir);
-    pe->st = hoist_state_open(hoist_state_file_backend(stdir, pe->env->name), pe->cfg->project,
-                              pe->env->name, pe->env->provider, &err);
-    free(stdir);
+    hoist_state_backend *sb = hoist_state_backend_for(pe->cfg, pe->env, NULL, &err);
+    pe->st = sb ? hoist_state_open(sb, pe->cfg->project, pe->env->name, pe->env->provider, &err)
+                : NULL;
     if (!pe->st) {
         fprintf(stderr, "hoist: %s\n", err);
         rc = EXIT_FAILED;
@@ -107,6 +106,9 @@ int cli_pipe_open(cli_opts *o, pipe_env *pe, const char *operation)
             rc = EXIT_FAILED;
             goto fail;
         }
+        /* a shared backend that loses its lock mid-run stops the run */
+        if (sb->set_cancel)
+            sb->set_cancel(sb, &stop_flag);
     } else {
         hoist_state_set_readonly(pe->st, 1);
     }
@@ -255,6 +257,12 @@ static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
     ev = NULL;
     print_summary(o, verb, &sum, hoist_now_ms() - t0);
     rc = r == 130 ? EXIT_INTERRUPTED : r ? EXIT_FAILED : EXIT_DONE;
+    hoist_state_backend *sb = hoist_state_backend_of(pe.st);
+    if (sb->lost && sb->lost(sb)) {
+        fprintf(stderr, "hoist %s: failed: this run lost its lock on environment '%s' (%s)\n",
+                verb, pe.env->name, hoist_state_where(pe.st));
+        rc = EXIT_FAILED;
+    }
     if (sum.abandoned) {
         /* Threads are still inside the driver: unloading it or freeing what
          * they use would crash them.  State is already on disk (every step
@@ -487,7 +495,9 @@ const char cli_help_plan[] =
      "what deploy would do: + create, ~ update (with the changed fields),\n"
      "-/+ replace, - destroy (in state but no longer in hoist.yml), ! cannot run\n"
      "with this version of hoist.  Ends with a summary line.  Writes nothing and\n"
-     "takes no lock.  -o json prints one JSON document.\n";
+     "takes no lock.  -o json prints one JSON document ({resources, summary}).\n"
+     "A resource that cannot be observed shows `error: ...`.  Exit 0, 1 when\n"
+     "the driver cannot start, 2 for usage or hoist.yml errors.\n";
 
 const char cli_help_deploy[] =
      "usage: hoist deploy [-f FILE] -e ENV [--yes] [--parallelism N] [--lock-timeout S]\n"
@@ -502,33 +512,41 @@ const char cli_help_deploy[] =
      "Ctrl-C: start nothing new, let calls in flight finish, save, exit 130;\n"
      "a second Ctrl-C exits at once.  Apps get their databases as\n"
      "HOIST_DATABASE_<NAME>_{HOST,PORT,USER,PASSWORD,NAME,URL} (and DATABASE_URL\n"
-     "when they use one).  Public apps' URLs are printed at the end.\n"
-     "Exit: 0 done, 1 something failed, 2 usage, 130 interrupted.\n";
+     "when they use exactly one), and PORT.  Public apps' URLs are printed at\n"
+     "the end.  -o json prints one JSON object per event, then a summary.\n"
+     "Exit: 0 done, 1 something failed or the answer was no, 2 usage (or no\n"
+     "terminal and no --yes), 130 interrupted.\n";
 
 const char cli_help_destroy[] =
      "usage: hoist destroy [-f FILE] -e ENV [--yes] [--force] [--lock-timeout S]\n\n"
      "Deletes what the state records, in reverse dependency order (apps first,\n"
      "the network last).  A resource is forgotten only once the provider confirms\n"
-     "it is gone.  Asks you to type the environment name (--yes skips it).\n"
-     "Environments marked `protected: true` need --force.\n";
+     "it is gone.  Asks you to type the environment name (--yes skips it;\n"
+     "without a terminal --yes is required).  Environments marked\n"
+     "`protected: true` need --force as well (exit 2 without it).\n"
+     "Ctrl-C and exit codes as for deploy.\n";
 
 const char cli_help_status[] =
      "usage: hoist status [-f FILE] -e ENV [-o json]\n\n"
      "Observes each recorded resource in the cloud and compares it with the state\n"
-     "and hoist.yml: missing, changed, not ready, not deployed, in sync.\n"
-     "Exit 0 when everything is in sync, 1 when something drifted.\n";
+     "and hoist.yml: missing, changed, not ready, not deployed, not in hoist.yml,\n"
+     "paused, in sync.  Takes no lock.  -o json prints {resources, drift}.\n"
+     "Exit 0 when everything is in sync or paused, 1 when something drifted.\n";
 
 const char cli_help_pause[] =
-     "usage: hoist pause [-f FILE] -e ENV [--yes]\n\n"
-     "Scales apps to zero and stops databases where the provider can.  A later\n"
+     "usage: hoist pause [-f FILE] -e ENV [--yes] [--lock-timeout S]\n\n"
+     "Scales apps to zero and stops databases where the provider can\n"
+     "(capability pause-database); data is kept.  Asks like deploy.  A later\n"
      "hoist deploy resumes them.\n";
 
 const char cli_help_graph[] =
      "usage: hoist graph [-f FILE] -e ENV [--format dot|svg|png]\n\n"
-     "Prints the graph in DOT; svg and png need Graphviz's `dot` in PATH.\n"
+     "Prints the resource graph in DOT (an edge from each resource to what\n"
+     "depends on it); svg and png need Graphviz's `dot` in PATH.\n"
      "Example: hoist graph -e dev --format svg > dev.svg\n";
 
 const char cli_help_logs[] =
      "usage: hoist logs [-f FILE] -e ENV APP [--follow]\n\n"
-     "Prints the recent output of APP through the provider (local runtime);\n"
-     "--follow keeps printing until Ctrl-C.\n";
+     "Prints the output of APP: its log files for a local-runtime provider,\n"
+     "else its pods' logs through the cluster's Kubernetes API ([pod] prefix\n"
+     "when there are several).  --follow keeps printing until Ctrl-C.\n";

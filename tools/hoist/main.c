@@ -17,10 +17,11 @@
 
 static const cli_command commands[] = {
     {"validate", cmd_validate, "check hoist.yml and report every problem with file:line:column",
-     "usage: hoist validate [-f FILE]\n\n"
+     "usage: hoist validate [-f FILE] [-e ENV]\n\n"
      "Parses FILE (default ./hoist.yml), checks every field, and reports all\n"
      "problems at once as FILE:LINE:COLUMN: message.  Also checks that each\n"
-     "environment's provider is installed.  Exit 0 if valid, 2 otherwise.\n"},
+     "environment's provider is installed (only ENV's with -e).  Contacts\n"
+     "nothing.  Exit 0 if valid, 2 otherwise.\n"},
     {"build", cmd_build, "build application images (and push them with --push)",
      "usage: hoist build [-f FILE] [-e ENV] [--push --registry URL] [--force] [-o json] [APP...]\n\n"
      "Builds the image of each application (or of the APPs named) into the\n"
@@ -37,15 +38,21 @@ static const cli_command commands[] = {
      "                   NAMESPACE/APP, default PROJECT/APP); credentials from\n"
      "                   $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n"
      "                   Plain http:// only to a loopback registry.\n"
-     "  --force          rebuild the application layer even when unchanged\n"},
+     "  --force          rebuild the application layer even when unchanged\n"
+     "  -e ENV           only check that ENV exists (deploy builds and pushes\n"
+     "                   to the environment's registry by itself)\n\n"
+     "Exit 0 all built, 1 a build or push failed, 2 usage (unknown APP,\n"
+     "--push without --registry).\n"},
     {"providers", cmd_providers, "list the provider drivers hoist can load",
-     "usage: hoist providers [--provider-dir DIR]\n"
+     "usage: hoist providers [--provider-dir DIR] [-o json]\n"
      "       hoist providers info NAME\n\n"
      "Lists every driver found in the search path with its version, ABI,\n"
      "capabilities and file.  A driver that cannot be loaded is listed with the\n"
      "reason.  Search path: --provider-dir, then $HOIST_PROVIDER_PATH\n"
      "(colon-separated), then " HOIST_PROVIDERDIR ".\n"
-     "`info NAME` loads one driver and prints its descriptor and operations.\n"},
+     "`info NAME` loads one driver and prints its descriptor and operations\n"
+     "(or, when it cannot start without settings, why).  Exit 1 when a\n"
+     "driver is refused or not found.\n"},
     {"plan", cmd_plan, "show what deploy would change, and why (writes nothing)", cli_help_plan},
     {"deploy", cmd_deploy, "create or update everything an environment needs", cli_help_deploy},
     {"destroy", cmd_destroy, "delete every resource of an environment", cli_help_destroy},
@@ -55,6 +62,9 @@ static const cli_command commands[] = {
     {"logs", cmd_logs, "show an application's output", cli_help_logs},
     {"kubeconfig", cmd_kubeconfig, "write a kubeconfig for the environment's cluster",
      cli_help_kubeconfig},
+    {"state", cmd_state, "list, roll back or migrate an environment's state", cli_help_state},
+    {"force-unlock", cmd_force_unlock, "break a stale lock on shared state",
+     cli_help_force_unlock},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
@@ -68,15 +78,15 @@ static void usage(FILE *fp)
             "applications onto it.\n\n"
             "Commands:\n");
     for (size_t i = 0; i < n_commands; i++)
-        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].synopsis);
+        fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].synopsis);
     fprintf(fp,
-            "  %-10s %s\n\n"
+            "  %-12s %s\n\n"
             "Common options:\n"
             "  -f, --file FILE        the project file (default: ./hoist.yml)\n"
             "  -e, --env ENV          the environment (dev, staging, production...)\n"
             "      --provider-dir DIR look for drivers in DIR first\n"
             "  -o, --output FORMAT    text (default) or json\n"
-            "  -v, --verbose          more detail (retries, polls); repeat for more\n"
+            "  -v, --verbose          more detail (debug lines, retries, polls)\n"
             "      --trace            log every HTTP exchange, secrets redacted (HOIST_TRACE=1)\n"
             "  -y, --yes              do not ask for confirmation\n\n"
             "Exit status: 0 done, 1 failed, 2 usage or configuration error,\n"
@@ -125,7 +135,7 @@ static int cmd_help(int argc, char **argv)
 }
 
 enum { OPT_PROVIDER_DIR = 256, OPT_TRACE, OPT_PARALLELISM, OPT_LOCK_TIMEOUT, OPT_FORCE, OPT_FOLLOW,
-       OPT_PUSH, OPT_FORMAT, OPT_REGISTRY };
+       OPT_PUSH, OPT_FORMAT, OPT_REGISTRY, OPT_TO };
 
 int main(int argc, char **argv)
 {
@@ -171,6 +181,7 @@ int main(int argc, char **argv)
         {"push", no_argument, NULL, OPT_PUSH},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"registry", required_argument, NULL, OPT_REGISTRY},
+        {"to", required_argument, NULL, OPT_TO},
         {NULL, 0, NULL, 0},
     };
     optind = 2;
@@ -220,6 +231,7 @@ int main(int argc, char **argv)
         case OPT_PUSH: o.push = 1; break;
         case OPT_FORMAT: o.format = optarg; break;
         case OPT_REGISTRY: o.registry = optarg; break;
+        case OPT_TO: o.to = optarg; break;
         default:
             fprintf(stderr, "Run 'hoist help %s' for its options.\n", cmd);
             return EXIT_USAGE;
