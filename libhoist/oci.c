@@ -51,7 +51,7 @@ static char *blob_path(const char *cache, const char *digest)
 /* Write @len bytes to @path atomically (temp + rename). 0 or -1 (errno). */
 static int write_atomic(const char *path, const void *p, size_t len)
 {
-    char *tmp = hoist_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    char *tmp = hoist_tmp_name(path, "tmp");
     FILE *fp = fopen(tmp, "wb");
     int rc = -1;
     if (fp && fwrite(p, 1, len, fp) == len && fflush(fp) == 0 && fsync(fileno(fp)) == 0) {
@@ -992,7 +992,7 @@ static hoist_status import_layout(hoist_ctx *ctx, const char *cache, const char 
         if (access(to, F_OK) != 0 && link(from, to) != 0) {
             /* Different file systems: copy through memory-bounded chunks. */
             FILE *in = fopen(from, "rb");
-            char *tmp = hoist_xasprintf("%s.tmp.%ld", to, (long)getpid());
+            char *tmp = hoist_tmp_name(to, "tmp");
             FILE *out = in ? fopen(tmp, "wb") : NULL;
             char buf[IO_CHUNK];
             size_t n;

@@ -627,7 +627,7 @@ hoist_status hoist_registry_fetch_blob(hoist_registry *reg, hoist_ctx *ctx, cons
                                        const char *digest, long long size, const char *path)
 {
     hoist_status st = HOIST_OK;
-    char *tmp = hoist_xasprintf("%s.part.%ld", path, (long)getpid());
+    char *tmp = hoist_tmp_name(path, "part");
     char *url = hoist_xasprintf("/v2/%s/blobs/%s", repo, digest);
     char *what = hoist_xasprintf("blob %s of %s/%s", digest, reg->host, repo);
     char *redirect = NULL;

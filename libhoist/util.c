@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void oom(void)
 {
@@ -228,6 +229,13 @@ int hoist_utf8_valid(const char *s, size_t len)
             return 0;
     }
     return 1;
+}
+
+char *hoist_tmp_name(const char *path, const char *tag)
+{
+    static unsigned long counter;
+    unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    return hoist_xasprintf("%s.%s.%ld.%lu", path, tag, (long)getpid(), n);
 }
 
 char *hoist_base64_encode(const void *p, size_t len)

@@ -53,6 +53,12 @@ char *hoist_base64_decode(const char *s, size_t *len);
 /* Monotonic milliseconds, and wall-clock Unix seconds. */
 long long hoist_now_ms(void);
 
+/* A temporary name next to @path, unique within the machine: "@path.@tag.
+   <pid>.<n>", n counting calls in this process, so two threads writing the
+   same final file (parallel builds sharing a blob) never share a temporary.
+   Returns a malloc'd string.  Thread-safe. */
+char *hoist_tmp_name(const char *path, const char *tag);
+
 /* mkdir -p with @mode for the created components; 0 or -1 (errno). */
 int hoist_mkdirs(const char *path, unsigned mode);
 

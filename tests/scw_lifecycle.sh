@@ -28,7 +28,7 @@ done
 check "cluster credentials: the sim's /kube endpoint and a token" \
     grep -q "^CLUSTER ok endpoint=$SIM_URL/kube/[0-9a-f-]* ca=none token=set$" "$SIM_TMP/deploy.out"
 check "registry login: nologin + secret key, repository <namespace>/api" \
-    grep -Eq '^REGISTRY ok endpoint=https://rg.fr-par.scw.cloud repository=hoist-shop-staging-api-[0-9a-f]{8}/api username=nologin password=set$' "$SIM_TMP/deploy.out"
+    grep -Eq '^REGISTRY ok endpoint=rg.fr-par.scw.cloud repository=hoist-shop-staging-api-[0-9a-f]{8}/api username=nologin password=set$' "$SIM_TMP/deploy.out"
 check "database connection on the private network (172.16.x.5:5432, TLS)" \
     grep -Eq '^DATABASE ok host=172\.16\.[0-9]+\.5 port=5432 user=main_app database=main tls=1 password=set$' "$SIM_TMP/deploy.out"
 FAULTS=$(grep -c 'transient' "$SIM_TMP/deploy.err")

@@ -213,7 +213,9 @@ typedef struct hoist_cluster_ops {
 
 /**
  * hoist_registry_credentials - where and how to push images.
- * @endpoint: registry host[:port] with scheme, e.g. https://123.dkr.ecr...
+ * @endpoint: registry host[:port] with scheme, e.g. https://123.dkr.ecr...,
+ *   or a bare host[:port] when the cloud names no scheme: the core then
+ *   applies docker's rule (https; plain http only for a loopback host).
  * @repository: the repository path inside the registry for this resource.
  * Strings malloc(3)'d by the driver, freed by the core.  Since: ABI 1.0
  */

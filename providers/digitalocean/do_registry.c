@@ -299,7 +299,9 @@ static hoist_status do_registry_credentials(void *vp, hoist_ctx *ctx, const hois
     *colon = '\0';
     p->host->secret(ctx, colon + 1);
     char *repo = do_repo_name(r);
-    out->endpoint = do_printf("https://%s", host);
+    /* DO names a bare host (its docker config key); the core reads a bare
+       host as docker does: https, plain http only for a loopback registry. */
+    out->endpoint = do_strdup(host);
     out->repository = do_printf("%s/%s", json_string_value(json_object_get(reg, "name")), repo);
     out->username = do_strdup(pair);
     out->password = do_strdup(colon + 1);

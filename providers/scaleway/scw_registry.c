@@ -140,10 +140,12 @@ static hoist_status scw_ns_credentials(void *prov, hoist_ctx *ctx, const hoist_r
     if (st == HOIST_OK && !ep)
         st = p->host->fail(ctx, HOIST_E_NOTFOUND, "no registry namespace for app %s", r->name);
     if (st == HOIST_OK) {
-        /* endpoint "rg.fr-par.scw.cloud/<namespace>": the host, then the path */
+        /* endpoint "rg.fr-par.scw.cloud/<namespace>": the host, then the
+           path.  The host stays bare (Scaleway names no scheme): the core
+           reads it as docker does, https, plain http only for loopback. */
         const char *slash = strchr(ep, '/');
         size_t hl = slash ? (size_t)(slash - ep) : strlen(ep);
-        out->endpoint = scw_xasprintf("https://%.*s", (int)hl, ep);
+        out->endpoint = scw_xasprintf("%.*s", (int)hl, ep);
         out->repository = scw_xasprintf("%s/%s", slash ? slash + 1 : scw_str(ns, "name"),
                                         r->name);
         out->username = scw_xstrdup("nologin");

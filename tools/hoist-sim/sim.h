@@ -264,6 +264,13 @@ void sim_kube_cluster_remove(const char *id);
 const char *sim_kube_token(const char *id);
 /* "<base_url>/kube/<id>" (owned): what a cloud reports as the cluster endpoint. */
 char *sim_kube_endpoint(const char *id);
+/*
+ * Let the clusters of @cloud authenticate otherwise than with the token
+ * sim_kube_cluster_add returned (EKS: presigned STS URLs): @check gets the
+ * owner resource and the bearer token and returns 1 to admit the request.
+ * Call before serving; a few clouds at most.
+ */
+void sim_kube_auth_hook(const char *cloud, int (*check)(const sim_res *owner, const char *token));
 
 /* ---- server ---- */
 

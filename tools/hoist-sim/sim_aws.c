@@ -525,6 +525,91 @@ static int aws_auth(sim_req *rq, sim_resp *rs)
     return ok;
 }
 
+/* ------------------------------------------------------------------ EKS tokens */
+
+int aws_eks_token_ok(const char *cluster, const char *token)
+{
+    static const char pre[] = "k8s-aws-v1.";
+    char *b64 = NULL, *url = NULL, *hdr = NULL, *err = NULL, *cred = NULL;
+    json_t *q = json_object();
+    hoist_buf again = {0};
+    hoist_sigv4_output out = {0};
+    int ok = 0;
+    if (strncmp(token, pre, sizeof pre - 1) != 0)
+        goto cleanup;
+    /* unpadded base64url -> padded base64 */
+    const char *t = token + sizeof pre - 1;
+    size_t n = strlen(t), ulen = 0;
+    b64 = hoist_xmalloc(n + 4);
+    for (size_t i = 0; i < n; i++)
+        b64[i] = t[i] == '-' ? '+' : t[i] == '_' ? '/' : t[i];
+    memcpy(b64 + n, "===", (4 - n % 4) % 4);
+    b64[n + (4 - n % 4) % 4] = '\0';
+    char *qm = n && (url = hoist_base64_decode(b64, &ulen)) ? strchr(url, '?') : NULL;
+    if (!qm || strlen(url) != ulen)
+        goto cleanup;
+    *qm = '\0';
+    aws_form_parse(q, qm + 1, strlen(qm + 1));
+#define Q(k) json_string_value(json_object_get(q, k))
+    const char *date = Q("X-Amz-Date"), *sh = Q("X-Amz-SignedHeaders");
+    struct tm tm = {0};
+    const char *end = date ? strptime(date, "%Y%m%dT%H%M%SZ", &tm) : NULL;
+    if (!Q("Action") || strcmp(Q("Action"), "GetCallerIdentity") != 0 || !Q("X-Amz-Credential") ||
+        !end || *end || !sh || !strstr(sh, "x-k8s-aws-id"))
+        goto cleanup;
+    /* Credential = AK/DATE/REGION/sts/aws4_request, AK the configured one */
+    cred = hoist_xstrdup(Q("X-Amz-Credential"));
+    char *f[5] = {0}, *save = NULL;
+    int nf = 0;
+    for (char *p = strtok_r(cred, "/", &save); p && nf < 5; p = strtok_r(NULL, "/", &save))
+        f[nf++] = p;
+    if (nf != 5 || strcmp(f[0], sim_cfg.aws_access) != 0 || strcmp(f[3], "sts") != 0)
+        goto cleanup;
+    /* EKS admits a token for 15 minutes whatever X-Amz-Expires says */
+    time_t when = timegm(&tm), now = time(NULL);
+    if (when < now - 900 || when > now + 60)
+        goto cleanup;
+    hoist_sigv4_spec spec = {.struct_size = sizeof spec, .service = "sts", .region = f[2],
+                             .access_key_id = f[0], .secret_access_key = sim_cfg.aws_secret,
+                             .session_token = Q("X-Amz-Security-Token")};
+    long expires = Q("X-Amz-Expires") ? atol(Q("X-Amz-Expires")) : 0;
+    /* Sign the same request again with the simulator's secret: the URL
+       without the signing parameters (presigning adds them back; the
+       canonical query is sorted, so any client's order works), the cluster
+       name in x-k8s-aws-id. */
+    hoist_buf_puts(&again, url);
+    const char *k, *sep = "?";
+    json_t *v;
+    json_object_foreach(q, k, v) {
+        if (strncmp(k, "X-Amz-", 6) == 0)
+            continue;
+        hoist_buf_puts(&again, sep);
+        sep = "&";
+        hoist_uri_encode(&again, k, strlen(k), 0);
+        hoist_buf_puts(&again, "=");
+        hoist_uri_encode(&again, json_string_value(v), strlen(json_string_value(v)), 0);
+    }
+    hdr = hoist_xasprintf("x-k8s-aws-id: %s", cluster);
+    const char *headers[] = {hdr, NULL};
+    hoist_sigv4_input in = {.method = "GET", .url = again.s, .headers = headers, .when = when,
+                            .expires = expires};
+    /* the signature covers the signed-header list, so equal signatures
+       also mean the client signed exactly host and x-k8s-aws-id */
+    ok = expires > 0 && hoist_sigv4_sign(&spec, &in, &out, &err) == 0 &&
+         strcmp(out.signature, Q("X-Amz-Signature") ? Q("X-Amz-Signature") : "") == 0;
+#undef Q
+cleanup:
+    json_decref(q);
+    free(b64);
+    free(url);
+    free(hdr);
+    free(err);
+    free(cred);
+    hoist_buf_free(&again);
+    hoist_sigv4_output_free(&out);
+    return ok;
+}
+
 int aws_sigv4_check(sim_req *rq, const char **why)
 {
     aws_cred c;

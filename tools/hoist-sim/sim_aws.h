@@ -75,6 +75,17 @@ char *aws_now_iso(void);
 /* The live EC2 subnet @id of @region (borrowed body), or NULL. */
 json_t *aws_ec2_subnet(const char *id, const char *region);
 
+/*
+ * Is @token ("k8s-aws-v1." + unpadded base64url of a presigned STS
+ * GetCallerIdentity URL, aws-iam-authenticator's format) a valid EKS bearer
+ * token for cluster @cluster?  1 when it names the configured access key,
+ * signs x-k8s-aws-id: @cluster, is at most 15 minutes old (EKS's window,
+ * whatever X-Amz-Expires says), and its signature is the one the configured
+ * secret gives (the request signed again with libhoist's SigV4; any client's
+ * parameter order is fine, so aws eks get-token's tokens pass too).
+ */
+int aws_eks_token_ok(const char *cluster, const char *token);
+
 void sim_aws_ec2_register(void);
 void sim_aws_query_register(void);
 void sim_aws_json_register(void);

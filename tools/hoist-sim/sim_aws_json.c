@@ -5,7 +5,8 @@
  * configuration, authorization tokens).
  *
  * Conventions shared with the other clouds: a cluster's endpoint is
- * sim_cfg.base_url + "/kube/<cluster-id>" (served by sim_kube.c); the sim
+ * sim_cfg.base_url + "/kube/<cluster-id>" (served by sim_kube.c once the
+ * cluster is ACTIVE, with aws-iam-authenticator bearer tokens); the sim
  * certificateAuthority.data is the --tls CA (empty without --tls).
  * repositoryUri and proxyEndpoint name the registry behind hoist-sim
  * (sim_registry.c), or with --no-registry the simulator's own host:port as a
@@ -131,6 +132,7 @@ static void eks_create_cluster(sim_req *rq, sim_resp *rs)
         "scheduler", "enabled", 0, "accessConfig", "authenticationMode", "API_AND_CONFIG_MAP");
     r = sim_res_new(&eks_cluster, id, name, aws_region(rq), NULL, body,
                     eks_tag_strings(json_object_get(body, "tags")));
+    sim_kube_cluster_add(&eks_cluster, id); /* serves once the cluster is ACTIVE */
     if (sim_body_str(rq, "clientRequestToken"))
         json_object_set_new(r->priv, "clientRequestToken",
                             json_string(sim_body_str(rq, "clientRequestToken")));
@@ -140,6 +142,12 @@ static void eks_create_cluster(sim_req *rq, sim_resp *rs)
     free(arn);
     free(csg);
     free(ca);
+}
+
+/* The Kubernetes API of an EKS cluster takes aws-iam-authenticator tokens. */
+static int eks_kube_auth(const sim_res *owner, const char *token)
+{
+    return aws_eks_token_ok(owner->name, token);
 }
 
 static void eks_describe_cluster(sim_req *rq, sim_resp *rs)
@@ -174,6 +182,7 @@ static void eks_delete_cluster(sim_req *rq, sim_resp *rs)
         return;
     }
     sim_res_delete(r);
+    sim_kube_cluster_remove(r->id);
     json_reply(rq, rs, json_pack("{s:O}", "cluster", sim_res_render(r)));
 }
 
@@ -439,6 +448,7 @@ void sim_aws_json_register(void)
         {"GetAuthorizationToken", ecr_auth_token, 0},
     };
     sim_kind_add(&eks_cluster);
+    sim_kube_auth_hook("aws", eks_kube_auth);
     sim_kind_add(&eks_ng);
     sim_kind_add(&ecr_repo);
     aws_rest(&aws_eks, "POST", "/clusters", eks_create_cluster, 1);

@@ -189,6 +189,33 @@ char *sim_kube_endpoint(const char *id)
     return hoist_xasprintf("%s/kube/%s", sim_cfg.base_url ? sim_cfg.base_url : "", id);
 }
 
+static struct {
+    const char *cloud;
+    int (*check)(const sim_res *owner, const char *token);
+} kube_hooks[4];
+
+void sim_kube_auth_hook(const char *cloud, int (*check)(const sim_res *owner, const char *token))
+{
+    for (size_t i = 0; i < sizeof kube_hooks / sizeof kube_hooks[0]; i++)
+        if (!kube_hooks[i].cloud || strcmp(kube_hooks[i].cloud, cloud) == 0) {
+            kube_hooks[i].cloud = cloud;
+            kube_hooks[i].check = check;
+            return;
+        }
+    abort(); /* a programming error: more clouds than slots */
+}
+
+/* Does @tok admit to the cluster @owner?  The owner cloud's hook, else the
+   token sim_kube_cluster_add made. */
+static int kube_token_ok(const sim_res *c, const sim_res *owner, const char *tok)
+{
+    const char *cloud = json_string_value(json_object_get(c->priv, "owner_cloud"));
+    for (size_t i = 0; i < sizeof kube_hooks / sizeof kube_hooks[0] && kube_hooks[i].cloud; i++)
+        if (cloud && strcmp(kube_hooks[i].cloud, cloud) == 0)
+            return kube_hooks[i].check(owner, tok);
+    return strcmp(tok, json_string_value(json_object_get(c->priv, "token"))) == 0;
+}
+
 /* Cluster id from "/kube/<id>/..." (owned), or NULL. */
 static char *kube_path_cluster(const char *path)
 {
@@ -228,8 +255,7 @@ static int kube_auth(sim_req *rq, sim_resp *rs)
         goto cleanup;
     }
     const char *h = sim_header_in(rq, "Authorization");
-    const char *tok = json_string_value(json_object_get(c->priv, "token"));
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || strcmp(h + 7, tok) != 0) {
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !kube_token_ok(c, owner, h + 7)) {
         kube_status(rs, 401, NULL, NULL, "Unauthorized");
         goto cleanup;
     }
