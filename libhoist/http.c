@@ -159,7 +159,9 @@ static int sensitive_name(const char *name, size_t len)
     char *l = hoist_xstrndup(name, len);
     for (char *p = l; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    int hit = 0;
+    /* Docker's config and DigitalOcean's docker-credentials: "auth" is
+       base64("user:password") (found by tests/secrets_clouds.sh) */
+    int hit = strcmp(l, "auth") == 0;
     for (int i = 0; words[i] && !hit; i++)
         hit = strstr(l, words[i]) != NULL;
     free(l);

@@ -660,6 +660,10 @@ START_TEST(test_mask_secrets)
     ck_assert_str_eq(m, "{\"uri\":\"postgresql://doadmin:***@db.example:25060/d?ssl=1\","
                         "\"u\":\"https://h/x@y\"}");
     free(m);
+    j = "{\"auths\":{\"r.example\":{\"auth\":\"dXNlcjpwdw==\"}}}";
+    m = hoist_mask_secrets(j, strlen(j), 2048);
+    ck_assert_str_eq(m, "{\"auths\":{\"r.example\":{\"auth\":\"***\"}}}");
+    free(m);
     m = hoist_mask_secrets("see redis://:s3cret@cache:6379 and http://host:80/", 50, 2048);
     ck_assert_str_eq(m, "see redis://:***@cache:6379 and http://host:80/");
     free(m);

@@ -71,6 +71,7 @@ for DRIVER in $DRIVERS; do
     [ $rc -eq 0 ] || sed 's/^/#   /' "$P.destroy" | tail -n 12
     sim_settle
     check "$DRIVER: nothing left in the simulator" [ "$(sim_left)" = 0 ]
+    [ "$(sim_left)" = 0 ] || diag "left: $(sim_admin resources | jq -c '[.resources[] | "\(.cloud)/\(.type)/\(.name) \(.status)"]')"
     inj=$(injected) req=$(requests)
     diag "$DRIVER: $inj faults injected in $req cloud requests"
     check "$DRIVER: faults really were injected (at least 15% of requests)" [ $((inj * 100)) -ge $((req * 15)) ]
@@ -113,6 +114,8 @@ for DRIVER in $DRIVERS; do
         rc=$?
         sim_settle
         check "$DRIVER/$kind: destroy leaves nothing (${SECS}s)" [ $rc -eq 0 -a "$(sim_left)" = 0 ]
+        [ "$(sim_left)" = 0 ] || diag "left: $(sim_admin resources | jq -c '[.resources[] | "\(.cloud)/\(.type)/\(.name) \(.status)"]')"
+        [ $rc -eq 0 ] || sed 's/^/#   /' "$P.destroy" | tail -n 8
         TOTAL_INJ=$((TOTAL_INJ + $(injected))) TOTAL_REQ=$((TOTAL_REQ + $(requests)))
         sim_reset
     done <"$SIM_TMP/perm"

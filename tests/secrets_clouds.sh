@@ -60,12 +60,18 @@ gather_cloud() {
         digitalocean) kt=$(api_get "/v2/kubernetes/clusters/$cl/credentials" "Authorization: Bearer $DIGITALOCEAN_TOKEN" | jq -r .token) ;;
         scaleway) kt=$(api_get "/k8s/v1/regions/fr-par/clusters/$cl/kubeconfig" "X-Auth-Token: $SCW_SECRET_KEY" |
             jq -r '.content' | b64d | sed -n 's/^ *token: *//p' | tr -d '"') ;;
+        aws) # EKS: a presigned STS URL made by the AWS CLI (the cluster id is its name)
+            kt=$(/usr/bin/aws --endpoint-url "$SIM_URL" --region eu-west-3 --output json \
+                eks get-token --cluster-name "$cl" 2>/dev/null | jq -r '.status.token') ;;
         esac
-        curl -sf -H "Authorization: Bearer $kt" "$SIM_URL/kube/$cl/api/v1/namespaces/shop-$ENVNAME/secrets/web-env" >"$T/kube-secret.json"
+        ep=$(jq -r --arg d "$SIM_URL/kube/$cl" '.resources["cluster/cluster"].outputs.endpoint // $d' "$1")
         n=0
-        for v in $(jq -r '.data // {} | to_entries[] | select(.key | test("PASSWORD|URL")) | .value' "$T/kube-secret.json"); do
-            add_secret "$(printf '%s' "$v" | b64d)"
-            n=$((n + 1))
+        for app in $(jq -r '.resources | keys[] | select(startswith("app/")) | ltrimstr("app/")' "$1"); do
+            curl -sf -H "Authorization: Bearer $kt" "$ep/api/v1/namespaces/shop-$ENVNAME/secrets/$app-env" >"$T/kube-secret.json"
+            for v in $(jq -r '.data // {} | to_entries[] | select(.key | test("PASSWORD|URL")) | .value' "$T/kube-secret.json"); do
+                add_secret "$(printf '%s' "$v" | b64d)"
+                n=$((n + 1))
+            done
         done
         check "$DRIVER/$MODE: the app's Secret was read ($n passwords and URLs)" [ "$n" -ge 3 ]
     fi
