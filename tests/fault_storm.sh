@@ -18,7 +18,6 @@ SEED=${1:-${HOIST_STORM_SEED:-1}}
 [ $# -gt 0 ] && shift
 DRIVERS=${*:-aws digitalocean scaleway}
 FAULTS=error=0.1,throttle=0.1,reset=0.05,lost=0.05,latency=20ms
-storm_sim_start --seed "$SEED" || { echo "1..1"; not_ok "hoist-sim starts"; exit 1; }
 diag "seed $SEED, faults $FAULTS"
 
 faults_on() { curl -sf -X POST -d "{\"error\":0.1,\"throttle\":0.1,\"reset\":0.05,\"lost\":0.05,\"latency\":\"20ms\",\"seed\":$SEED}" "$SIM_URL/_sim/faults" >/dev/null; }
@@ -51,6 +50,11 @@ cloud_of() { case $1 in aws) echo aws ;; digitalocean) echo do ;; scaleway) echo
 TOTAL_INJ=0 TOTAL_REQ=0
 for DRIVER in $DRIVERS; do
     storm_driver "$DRIVER" || exit 2
+    # A simulator (and registry) per driver: DigitalOcean's account-wide
+    # registry "shop" would otherwise see the AWS run's "shop/prod/api"
+    # images and, rightly, not be deleted.
+    [ -n "${SIM_PID:-}" ] && sim_stop "$SIM_PID"
+    storm_sim_start --seed "$SEED" || { not_ok "hoist-sim starts"; continue; }
     faults_off
     storm_shape || { not_ok "$DRIVER: no environment shape deploys cleanly: $SHAPE_WHY"; continue; }
     EXPECTED=$(storm_expected $SHAPE)

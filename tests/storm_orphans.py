@@ -5,8 +5,11 @@ that the state file does not know, one per line (nothing: no orphan).
 A simulated resource is known when it, or a resource it belongs to (its
 parent chain), is named in the state by id or name, or carries the
 ownership tag hoist:resource=<key> (any separator) of a resource the state
-records: that is how the drivers find their objects again."""
+records: that is how the drivers find their objects again.  An id also
+counts when the state holds it inside a longer string (an EKS cluster's
+Kubernetes API is known by its endpoint URL, .../kube/<id>)."""
 import json
+import os
 import sys
 
 
@@ -30,6 +33,7 @@ def main():
     keys = set(state.get("resources", {}))
     known = set()
     strings(state, known)
+    text = open(sys.argv[1]).read() if os.path.exists(sys.argv[1]) else ""
     res = json.load(open(sys.argv[2]))["resources"]
     by_id = {r["id"]: r for r in res}
 
@@ -48,7 +52,8 @@ def main():
             seen.add(cur["id"])
             chain.append(cur)
             cur = by_id.get(cur.get("parent"))
-        if not any(c["id"] in known or c.get("name") in known or tagged(c) for c in chain):
+        if not any(c["id"] in known or c.get("name") in known or tagged(c) or
+                   (len(c["id"]) >= 8 and c["id"] in text) for c in chain):
             print("%s/%s/%s" % (r["cloud"], r["type"], r.get("name") or r["id"]))
 
 
