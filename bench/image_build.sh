@@ -33,7 +33,7 @@ cat >"$T/proj/hoist.yml" <<EOC
 project: bench
 environments: { dev: { provider: "null" } }
 applications:
-  - { name: app, path: ./app, port: 8080, build: { builder: native, command: [sh] } }
+  - { name: app, path: ./app, port: 8080, command: [sh], build: { builder: native } }
 EOC
 export DOCKER_CONFIG=$T/docker HOIST_PROVIDER_PATH=$B/providers/null
 run() {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 /* Deeper than any sane hoist.yml; bounds the recursion of the later passes. */
@@ -984,9 +985,29 @@ static void load_dbs(cfg_ctx *c, const ynode *dbs)
 
 /* ---- applications ---------------------------------------------------------------------- */
 
+/* A command line given as an argv list: a non-empty sequence of strings (no
+   shell is involved, so a single string would be ambiguous).  Returns it as
+   a new JSON array of strings (`[sleep, 5]` gives "5", not 5), or NULL. */
+static json_t *check_argv(cfg_ctx *c, const ynode *x, const char *what)
+{
+    if (!want(c, x, N_SEQ, what))
+        return NULL;
+    if (x->n == 0) {
+        err(c, x, "%s is empty; expected the program and its arguments, such as [node, "
+            "server.js]", what);
+        return NULL;
+    }
+    char **v = get_strings(c, x, what);
+    json_t *a = json_array();
+    for (size_t i = 0; v[i]; i++)
+        json_array_append_new(a, json_string(v[i]));
+    strv_free(v);
+    return a;
+}
+
 static const char *const builders[] = {"auto", "native", "docker", "podman", "buildah", NULL};
 
-static void check_build(cfg_ctx *c, const ynode *b, const char *self)
+static void check_build(cfg_ctx *c, const ynode *b, const char *self, json_t *spec)
 {
     static const char *const keys[] = {"builder", "base", "dockerfile", "command", "ignore",
                                        NULL};
@@ -1006,13 +1027,19 @@ static void check_build(cfg_ctx *c, const ynode *b, const char *self)
             snprintf(what, sizeof what, "'build.%s' of %s", text_keys[i], self);
             free(get_text(c, x, what));
         }
-    static const char *const list_keys[] = {"command", "ignore"};
-    for (size_t i = 0; i < 2; i++)
-        if ((x = map_get(b, list_keys[i]))) {
-            snprintf(what, sizeof what, "'build.%s' of %s", list_keys[i], self);
-            if (want(c, x, N_SEQ, what))
-                strv_free(get_strings(c, x, what));
-        }
+    if ((x = map_get(b, "command"))) {
+        snprintf(what, sizeof what, "'build.command' of %s", self);
+        json_t *argv = check_argv(c, x, what);
+        if (argv && json_is_object(spec))
+            json_object_set_new(spec, "command", argv);
+        else
+            json_decref(argv);
+    }
+    if ((x = map_get(b, "ignore"))) {
+        snprintf(what, sizeof what, "'build.ignore' of %s", self);
+        if (want(c, x, N_SEQ, what))
+            strv_free(get_strings(c, x, what));
+    }
 }
 
 static void check_instances(cfg_ctx *c, const ynode *in, const char *self, hoist_app_cfg *a)
@@ -1109,8 +1136,8 @@ static void app_clear(hoist_app_cfg *a)
 static void load_app(cfg_ctx *c, const ynode *m, size_t idx, name_set *ns)
 {
     static const char *const keys[] = {"name",   "path",      "image",     "build",
-                                       "port",   "instances", "healthcheck", "public",
-                                       "env",    "databases", "domains",   NULL};
+                                       "command", "port",     "instances", "healthcheck",
+                                       "public", "env",       "databases", "domains",   NULL};
     char self[96], what[160];
     hoist_config *cfg = c->cfg;
     label(self, sizeof self, "application", NULL, idx);
@@ -1151,10 +1178,16 @@ static void load_app(cfg_ctx *c, const ynode *m, size_t idx, name_set *ns)
             json_object_set_new(a->spec, "image", json_string_nocheck(a->image));
     }
     if ((x = map_get(m, "build"))) {
-        check_build(c, x, self);
+        check_build(c, x, self, json_object_get(a->spec, "build"));
         a->build = json_object_get(a->spec, "build");
         if (!json_is_object(a->build))
             a->build = NULL;
+    }
+    if ((x = map_get(m, "command"))) {
+        snprintf(what, sizeof what, "'command' of %s", self);
+        json_t *argv = check_argv(c, x, what);
+        if (argv)
+            json_object_set_new(a->spec, "command", argv);
     }
     if ((x = map_get(m, "port"))) {
         long long port;
@@ -1365,6 +1398,49 @@ void hoist_config_free(hoist_config *cfg)
     free(cfg->file);
     free(cfg->dir);
     free(cfg);
+}
+
+/* ---- what an app runs: shared by every runtime ---------------------------------------- */
+
+static int app_has_file(const hoist_app_cfg *app, const char *name)
+{
+    char *f = hoist_xasprintf("%s/%s", app->path, name);
+    int ok = access(f, F_OK) == 0;
+    free(f);
+    return ok;
+}
+
+json_t *hoist_app_build_step(const hoist_app_cfg *app)
+{
+    json_t *cmd = json_object_get(app->build, "command");
+    if (json_is_array(cmd))
+        return json_deep_copy(cmd);
+    if (!app->path || !app_has_file(app, "package.json"))
+        return NULL;
+    /* A lock file pins the dependency tree: install exactly that. */
+    int locked = app_has_file(app, "package-lock.json") ||
+                 app_has_file(app, "npm-shrinkwrap.json");
+    return json_pack("[s,s,s,s]", "npm", locked ? "ci" : "install", "--no-audit", "--no-fund");
+}
+
+json_t *hoist_app_start_command(const hoist_app_cfg *app)
+{
+    json_t *cmd = json_object_get(app->spec, "command");
+    if (json_is_array(cmd))
+        return json_deep_copy(cmd);
+    if (!app->path)
+        return NULL;
+    char *pj = hoist_xasprintf("%s/package.json", app->path);
+    json_t *pkg = json_load_file(pj, 0, NULL);
+    free(pj);
+    const char *main = json_string_value(json_object_get(pkg, "main"));
+    json_t *out = NULL;
+    if (json_is_string(json_object_get(json_object_get(pkg, "scripts"), "start")))
+        out = json_pack("[s,s]", "npm", "start");
+    else if (main && *main)
+        out = json_pack("[s,s]", "node", main);
+    json_decref(pkg);
+    return out;
 }
 
 const hoist_env_cfg *hoist_config_env(const hoist_config *cfg, const char *name)

@@ -114,6 +114,27 @@ const hoist_db_cfg *hoist_config_db(const hoist_config *cfg, const char *name);
 
 const char *hoist_db_engine_name(hoist_db_engine e);
 
+/*
+ * hoist_app_build_step - the argv of @app's build step, the same for every
+ * runtime (the local provider and the native image builder): `build.command`
+ * when given; else, for a source directory, `npm ci` when it holds
+ * package-lock.json or npm-shrinkwrap.json, `npm install` when it holds
+ * package.json; else none.  The step runs in a copy of the directory.
+ * Returns a new reference to a JSON array of strings, or NULL (no build
+ * step).  Reads @app->path only; thread-safe.
+ */
+json_t *hoist_app_build_step(const hoist_app_cfg *app);
+
+/*
+ * hoist_app_start_command - the argv that starts @app, the same for every
+ * runtime: `command` when given; else, for a source directory whose
+ * package.json has a "start" script, `npm start`; else its "main" file,
+ * `node <main>`; else NULL (an image keeps its base's Cmd/Entrypoint).
+ * Returns a new reference to a JSON array of strings, or NULL.  Reads
+ * @app->path/package.json only; thread-safe.
+ */
+json_t *hoist_app_start_command(const hoist_app_cfg *app);
+
 /* Diagnostics: add (printf-style), print "file:line:col: error: msg" lines, free. */
 void hoist_diags_add(hoist_diags *d, hoist_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -819,11 +820,6 @@ cleanup:
 
 /* ---- image config ---- */
 
-static json_t *strings_array(json_t *a)
-{
-    return json_is_array(a) ? json_deep_copy(a) : NULL;
-}
-
 /* Set NAME=value in the Env array @env (replacing an existing NAME). */
 static void env_set(json_t *env, const char *name, const char *value)
 {
@@ -858,9 +854,14 @@ static json_t *image_config(const hoist_config *cfg, const hoist_app_cfg *app,
         json_object_set_new(c, "config", cc);
     }
     json_object_set_new(cc, "WorkingDir", json_string(workdir));
-    json_t *cmd = strings_array(json_object_get(app->build, "command"));
-    if (cmd)
+    /* How the app starts, as on every runtime; without one the base image's
+       Cmd/Entrypoint stay. */
+    json_t *cmd = hoist_app_start_command(app);
+    if (cmd) {
         json_object_set_new(cc, "Cmd", cmd);
+        /* A base Entrypoint (node's is docker-entrypoint.sh, which execs
+           its arguments) still wraps it, as `docker run IMAGE CMD` would. */
+    }
     json_t *env = json_object_get(cc, "Env");
     if (!json_is_array(env)) {
         env = json_array();
@@ -1103,6 +1104,182 @@ static const char *choose_builder(const hoist_app_cfg *app, const char *dockerfi
     return "native";
 }
 
+/* ---- the build step ---- */
+
+/* Copy @t (entries of @root, parents before children) into @dst. */
+static hoist_status copy_tree(hoist_ctx *ctx, const char *root, const src_tree *t,
+                              const char *dst)
+{
+    hoist_status st = HOIST_OK;
+    char *buf = hoist_xmalloc(IO_CHUNK);
+    for (size_t i = 0; i < t->n && st == HOIST_OK; i++) {
+        const src_entry *e = &t->v[i];
+        char *from = hoist_xasprintf("%s/%s", root, e->rel);
+        char *to = hoist_xasprintf("%s/%s", dst, e->rel);
+        mode_t mode = e->st.st_mode & 07777;
+        int ok = 1;
+        if (S_ISDIR(e->st.st_mode)) {
+            ok = mkdir(to, 0700) == 0 && chmod(to, mode | 0700) == 0;
+        } else if (e->link) {
+            ok = symlink(e->link, to) == 0;
+        } else {
+            int in = open(from, O_RDONLY | O_CLOEXEC);
+            int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            ssize_t n;
+            ok = out >= 0;
+            while (ok && (n = read(in, buf, IO_CHUNK)) != 0)
+                ok = n > 0 && write(out, buf, (size_t)n) == n;
+            if (out >= 0 && (fchmod(out, mode) != 0 || close(out) != 0))
+                ok = 0;
+            if (in >= 0)
+                close(in);
+        }
+        if (!ok)
+            st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot copy %s to %s: %s", from, to,
+                                strerror(errno));
+        free(from);
+        free(to);
+    }
+    free(buf);
+    return st;
+}
+
+/* The last @max lines of @text (a pointer into it). */
+static const char *last_lines(const char *text, int max)
+{
+    const char *p = text + strlen(text);
+    while (p > text && p[-1] == '\n')
+        p--;
+    for (int n = 0; p > text; p--)
+        if (p[-1] == '\n' && ++n == max)
+            break;
+    return p;
+}
+
+static char *argv_text(json_t *argv)
+{
+    hoist_buf b = {0};
+    size_t i;
+    json_t *v;
+    json_array_foreach(argv, i, v)
+        hoist_buf_printf(&b, "%s%s", i ? " " : "", json_string_value(v));
+    return hoist_buf_steal(&b);
+}
+
+/* Run @argv in @dir with its output in @log; its exit status,
+   256+signal, or -1 when it could not be started or was cancelled. */
+static int run_step(hoist_ctx *ctx, json_t *argv, const char *dir, int log)
+{
+    size_t n = json_array_size(argv);
+    char **v = hoist_xcalloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (char *)json_string_value(json_array_get(argv, i));
+    /* The environment the local provider's build step gets: enough for npm,
+       never the cloud credentials hoist itself was given. */
+    static const char *const keep[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL",
+                                       "TZ", "TMPDIR", "npm_config_cache", "NPM_CONFIG_CACHE",
+                                       "npm_config_registry", NULL};
+    char *envp[sizeof keep / sizeof *keep + 1];
+    size_t ne = 0;
+    for (const char *const *k = keep; *k; k++)
+        if (getenv(*k))
+            envp[ne++] = hoist_xasprintf("%s=%s", *k, getenv(*k));
+    if (!getenv("PATH"))
+        envp[ne++] = hoist_xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+    envp[ne] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        setpgid(0, 0); /* one group: cancelling stops npm and its children */
+        if (null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
+            chdir(dir) != 0)
+            _exit(126);
+        execvpe(v[0], v, envp);
+        dprintf(2, "hoist: cannot run %s: %s\n", v[0], strerror(errno));
+        _exit(127);
+    }
+    free(v);
+    for (size_t i = 0; i < ne; i++)
+        free(envp[i]);
+    if (pid < 0)
+        return -1;
+    int status = 0, cancelled = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        if (!cancelled && hoist_ctx_cancelled(ctx)) {
+            kill(-pid, SIGTERM);
+            cancelled = 1;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (cancelled)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 256 + WTERMSIG(status);
+}
+
+/*
+ * Run @app's build step @step on this host in a fresh copy (@t, the
+ * filtered source tree) under @cache; the copy with the step's results is
+ * left in *@built (owned; the caller removes it).  Output goes to
+ * <project>/.hoist/logs/<app>-image-build.log; a failure names the command,
+ * its exit status and the output's last lines.
+ */
+static hoist_status build_step(hoist_ctx *ctx, const hoist_config *cfg, const hoist_app_cfg *app,
+                               json_t *step, const src_tree *t, const char *cache, char **built)
+{
+    char *logdir = hoist_xasprintf("%s/.hoist/logs", cfg->dir ? cfg->dir : ".");
+    char *logp = hoist_xasprintf("%s/%s-image-build.log", logdir, app->name);
+    char *dir = hoist_xasprintf("%s/tmp-build-%s-XXXXXX", cache, app->name);
+    char *shown = argv_text(step);
+    hoist_status st = HOIST_OK;
+    int fd = -1;
+    if (hoist_mkdirs(logdir, 0700) != 0 ||
+        (fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "app %s: cannot write %s: %s", app->name,
+                            logp, strerror(errno));
+        goto cleanup;
+    }
+    if (!mkdtemp(dir)) {
+        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "app %s: cannot create %s: %s", app->name, dir,
+                            strerror(errno));
+        free(dir);
+        dir = NULL;
+        goto cleanup;
+    }
+    if ((st = copy_tree(ctx, app->path, t, dir)) != HOIST_OK)
+        goto cleanup;
+    hoist_log(HOIST_LOG_INFO_, app->name, "build step: %s (output in %s)", shown, logp);
+    int rc = run_step(ctx, step, dir, fd);
+    if (rc != 0) {
+        char *text = read_file(logp, NULL);
+        st = hoist_ctx_fail(ctx, hoist_ctx_cancelled(ctx) ? HOIST_E_CANCELLED : HOIST_E_INVALID,
+                            "app %s: build step `%s` failed (%s %d) in a copy of %s; last "
+                            "lines of its output:\n%s\n(full output: %s)",
+                            app->name, shown, rc >= 256 ? "killed by signal" : "exit status",
+                            rc >= 256 ? rc - 256 : rc, app->path,
+                            text ? last_lines(text, 10) : "", logp);
+        free(text);
+    }
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (st == HOIST_OK) {
+        *built = dir;
+        dir = NULL;
+    } else if (dir) {
+        char *rm[] = {"rm", "-rf", dir, NULL};
+        run_argv(rm, 1);
+    }
+    free(dir);
+    free(shown);
+    free(logp);
+    free(logdir);
+    return st;
+}
+
 typedef struct app_arg {
     const char *app;
     json_t *rec;
@@ -1118,7 +1295,8 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
     hoist_status st = HOIST_OK;
     json_t *rec = NULL, *conf = NULL, *man = NULL;
     char *fp = NULL, *recp = NULL, *layer_tmp = NULL, *confs = NULL, *mans = NULL;
-    char *confd = NULL, *inputs = NULL;
+    char *confd = NULL, *inputs = NULL, *built = NULL;
+    json_t *step = NULL;
     const char *workdir = o && o->workdir ? o->workdir : "/app";
     long long epoch = source_date_epoch();
     char diff_id[72] = "", ldigest[72] = "";
@@ -1130,12 +1308,25 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
         goto cleanup;
 
     hoist_ignore_load(&ig, app->path, json_object_get(app->build, "ignore"));
+    step = hoist_app_build_step(app);
+    if (step) {
+        /* The step makes these itself; stale ones from the host must not
+           leak in.  Added last, so no '!' pattern re-includes them. */
+        hoist_ignore_add(&ig, "**/node_modules");
+        hoist_ignore_add(&ig, "**/.git");
+    }
     if ((st = walk(ctx, app->path, "", &ig, &t)) != HOIST_OK)
         goto cleanup;
     hoist_buf extra = {0};
     hoist_buf_printf(&extra, "v1 %s %lld", workdir, epoch);
     for (size_t i = 0; i < ig.n; i++)
         hoist_buf_printf(&extra, "\n%s", ig.pats[i]);
+    if (step) {
+        /* The cache key: the source (above) and the step that builds it. */
+        char *sj = json_dumps(step, JSON_COMPACT);
+        hoist_buf_printf(&extra, "\nbuild-step %s", sj);
+        free(sj);
+    }
     fp = tree_fingerprint(&t, extra.s);
     hoist_buf_free(&extra);
 
@@ -1157,8 +1348,20 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
     if (!out->cached) {
         layer_tmp = hoist_xasprintf("%s/blobs/sha256/layer-%s.tmp.%ld", cache, app->name,
                                     (long)getpid());
-        st = layer_from_tree(ctx, app->path, workdir + 1, &t, epoch, layer_tmp, diff_id,
-                             ldigest, &lsize);
+        const char *root = app->path;
+        if (step) {
+            /* Layer the step's result: the copy as it left it, all of it
+               (node_modules included; the ignore patterns applied to the copy). */
+            hoist_ignore none = {0};
+            if ((st = build_step(ctx, cfg, app, step, &t, cache, &built)) != HOIST_OK)
+                goto cleanup;
+            tree_free(&t);
+            if ((st = walk(ctx, built, "", &none, &t)) != HOIST_OK)
+                goto cleanup;
+            root = built;
+        }
+        st = layer_from_tree(ctx, root, workdir + 1, &t, epoch, layer_tmp, diff_id, ldigest,
+                             &lsize);
         if (st != HOIST_OK)
             goto cleanup;
         char *final = blob_path(cache, ldigest);
@@ -1204,6 +1407,12 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
 cleanup:
     if (layer_tmp)
         unlink(layer_tmp);
+    if (built) {
+        char *rm[] = {"rm", "-rf", built, NULL};
+        run_argv(rm, 1);
+    }
+    free(built);
+    json_decref(step);
     free(layer_tmp);
     free(inputs);
     free(confs);

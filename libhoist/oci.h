@@ -56,6 +56,12 @@ typedef struct hoist_image {
  * Otherwise `build.builder` (auto|native|docker|podman|buildah) chooses the
  * builder; auto uses an external one only when the app has a Dockerfile and
  * the engine answers (`docker info` / `podman info`; buildah needs none).
+ * The native builder runs the app's build step (hoist_app_build_step) on
+ * this host in a temporary copy of the directory (ignore patterns applied,
+ * no node_modules/.git/.hoist), output in <cfg->dir>/.hoist/logs/
+ * APP-image-build.log, and layers the copy as the step left it; the step is
+ * part of the layer's cache key.  The layer is as reproducible as the step's
+ * output.  The image's Cmd is hoist_app_start_command (else the base's).
  * Returns HOIST_OK and fills @out, or an error reported once in @ctx naming
  * the app, the reference or file involved and the reason.  Thread-safe for
  * different apps.

@@ -243,6 +243,27 @@ static void rehash(hoist_plan_item *it)
     it->spec_hash = hoist_json_sha256(it->spec);
 }
 
+/* The build step and start command an app runs, resolved by the core so
+ * that every runtime agrees (drivers cannot link libhoist): written into
+ * the executor's spec as build.command and command when the app does not
+ * set them.  Like source_dir, not part of the hashed spec: they follow
+ * from the source, whose digest already is. */
+static void exec_spec_defaults(json_t *spec, const hoist_app_cfg *app)
+{
+    json_t *build = json_object_get(spec, "build");
+    json_t *step = json_object_get(build, "command") ? NULL : hoist_app_build_step(app);
+    if (step) {
+        if (!json_is_object(build)) {
+            build = json_object();
+            json_object_set_new(spec, "build", build);
+        }
+        json_object_set_new(build, "command", step);
+    }
+    json_t *cmd = json_object_get(spec, "command") ? NULL : hoist_app_start_command(app);
+    if (cmd)
+        json_object_set_new(spec, "command", cmd);
+}
+
 /*
  * One driver call for item @i (mu not held).  Returns the call's status;
  * *outputs gets what dependents should see once it is OK; *poll_ms the hint.
@@ -279,8 +300,10 @@ static hoist_status step(run *R, size_t i, json_t **outputs, unsigned *poll_ms, 
         t->exec_spec = s ? json_deep_copy(s) : json_object();
         /* The absolute source directory goes to the executor only, not into
          * the hashed spec: moving the project must not redeploy every app. */
-        if (n && n->kind == HOIST_KIND_APP && n->app && n->app->path)
+        if (n && n->kind == HOIST_KIND_APP && n->app && n->app->path) {
             json_object_set_new(t->exec_spec, "source_dir", json_string(n->app->path));
+            exec_spec_defaults(t->exec_spec, n->app);
+        }
     }
     hoist_resource r = {.struct_size = sizeof r, .project = er->cfg->project, .env = er->env->name,
                         .name = it->name, .spec = t->exec_spec, .needs = needs,

@@ -285,6 +285,53 @@ START_TEST(t_full_fields)
 }
 END_TEST
 
+/* JSON text of @j, a new reference it releases ("null" for NULL); owned. */
+static char *jtake(json_t *j)
+{
+    char *s = j ? jtext(j) : hoist_xstrdup("null");
+    json_decref(j);
+    return s;
+}
+
+static void assert_defaults(const hoist_app_cfg *a, const char *step, const char *cmd)
+{
+    char *got = jtake(hoist_app_build_step(a));
+    ck_assert_str_eq(got, step);
+    free(got);
+    got = jtake(hoist_app_start_command(a));
+    ck_assert_str_eq(got, cmd);
+    free(got);
+}
+
+START_TEST(t_app_defaults)
+{
+    /* What every runtime builds and starts, from hoist.yml and the files. */
+    char *dir = tu_tmpdir();
+    hoist_app_cfg a = {.path = dir, .spec = json_object()};
+    assert_defaults(&a, "null", "null");
+    free(tu_write(dir, "package.json", "{\"name\":\"x\",\"main\":\"lib/index.js\"}"));
+    assert_defaults(&a, "[\"npm\",\"install\",\"--no-audit\",\"--no-fund\"]",
+                    "[\"node\",\"lib/index.js\"]");
+    free(tu_write(dir, "package-lock.json", "{}"));
+    free(tu_write(dir, "package.json", "{\"main\":\"lib/index.js\",\"scripts\":{\"start\":"
+                                       "\"node srv.js\"}}"));
+    assert_defaults(&a, "[\"npm\",\"ci\",\"--no-audit\",\"--no-fund\"]", "[\"npm\",\"start\"]");
+    /* Given in hoist.yml: used as written, whatever the files say. */
+    hoist_config *cfg = parse_ok("project: p\napplications:\n  - name: w\n    image: x\n"
+                                 "    command: [sleep, 5]\n    build: { command: [make] }\n");
+    cfg->apps[0].path = dir;
+    assert_defaults(&cfg->apps[0], "[\"make\"]", "[\"sleep\",\"5\"]");
+    cfg->apps[0].path = NULL;
+    hoist_config_free(cfg);
+    /* A prebuilt image with no command keeps its own. */
+    a.path = NULL;
+    assert_defaults(&a, "null", "null");
+    json_decref(a.spec);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(t_spec_is_deterministic)
 {
     /* Same content, so the same spec text: the pipeline hashes it to detect changes. */
@@ -655,6 +702,7 @@ int main(void)
     tcase_add_test(tc, t_defaults);
     tcase_add_test(tc, t_full_fields);
     tcase_add_test(tc, t_spec_is_deterministic);
+    tcase_add_test(tc, t_app_defaults);
     tcase_add_test(tc, t_variables);
     tcase_add_test(tc, t_secret_not_in_diagnostics);
     tcase_add_test(tc, t_unset_variable_column);

@@ -472,9 +472,12 @@ START_TEST(app_lifecycle)
                   "{\"name\":\"web\",\"version\":\"1.0.0\",\"private\":true,"
                   "\"scripts\":{\"start\":\"node server.js\"}}\n"));
     const hoist_app_ops *app = g_drv->ops->app;
-    json_t *spec = json_pack("{s:s,s:i,s:s,s:{s:s},s:{s:i}}", "path", src, "port", 3000,
-                             "healthcheck", "/health", "env", "GREETING", "hello", "instances",
-                             "min", 1);
+    /* The build step and start command as the core resolves them from
+       package.json (hoist_app_build_step / hoist_app_start_command). */
+    json_t *spec = json_pack("{s:s,s:i,s:s,s:{s:s},s:{s:i},s:{s:[s,s,s,s]},s:[s,s]}", "path",
+                             src, "port", 3000, "healthcheck", "/health", "env", "GREETING",
+                             "hello", "instances", "min", 1, "build", "command", "npm",
+                             "install", "--no-audit", "--no-fund", "command", "npm", "start");
     json_t *o = NULL;
     ck_assert_int_eq(call(app->observe, "web", spec, NULL, NULL), HOIST_E_NOTFOUND);
     ck_assert_int_eq(call_ready(app->ensure, "web", spec, &o), HOIST_OK);

@@ -306,7 +306,9 @@ START_TEST(native_build_scratch)
                   "applications:\n"
                   "  - name: api\n    path: ./app\n    port: 3000\n"
                   "    env: { NODE_ENV: production, API_KEY: \"${HOIST_TEST_SECRET}\" }\n"
-                  "    build: { builder: native, command: [node, server.js], ignore: [run.sh] }\n"));
+                  "    command: [node, server.js]\n"
+                  "    build: { builder: native, command: [sh, -c, \"echo built > out.txt\"],\n"
+                  "             ignore: [run.sh] }\n"));
     char *yml = hoist_xasprintf("%s/hoist.yml", root);
     hoist_diags d = {0};
     hoist_config *cfg = hoist_config_load(yml, NULL, NULL, &d);
@@ -360,6 +362,7 @@ START_TEST(native_build_scratch)
     ck_assert_int_eq(tu_run(sh, &out), 0);
     ck_assert_ptr_null(strstr(out, "run.sh"));
     ck_assert_ptr_nonnull(strstr(out, "app/server.js"));
+    ck_assert_ptr_nonnull(strstr(out, "app/out.txt")); /* the build step's result */
     free(out);
     free(sh);
 
@@ -400,6 +403,146 @@ START_TEST(native_build_scratch)
     hoist_diags_free(&d);
     free(touch);
     free(yml);
+    free(app);
+    tu_rmrf(root);
+    free(root);
+}
+END_TEST
+
+/* List of the app layer of @img (its last layer). */
+static char *layer_list(const hoist_image *img)
+{
+    json_t *man = load_blob(img->cache_dir, img->manifest_digest);
+    json_t *layers = json_object_get(man, "layers");
+    const char *ld = json_string_value(
+        json_object_get(json_array_get(layers, json_array_size(layers) - 1), "digest"));
+    char *sh = hoist_xasprintf("gzip -dc '%s/blobs/sha256/%s' | tar -t", img->cache_dir, ld + 7);
+    char *out = NULL;
+    ck_assert_int_eq(tu_run(sh, &out), 0);
+    free(sh);
+    json_decref(man);
+    return out;
+}
+
+/* The image's Cmd as compact JSON ("null" when it has none); owned. */
+static char *image_cmd(const hoist_image *img)
+{
+    json_t *man = load_blob(img->cache_dir, img->manifest_digest);
+    json_t *conf = load_blob(img->cache_dir, json_string_value(json_object_get(
+                                                 json_object_get(man, "config"), "digest")));
+    char *cmd = json_dumps(json_object_get(json_object_get(conf, "config"), "Cmd"),
+                           JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(conf);
+    json_decref(man);
+    return cmd;
+}
+
+static hoist_config *load_yml(const char *root, const char *text, hoist_diags *d)
+{
+    free(tu_write(root, "hoist.yml", text));
+    char *yml = hoist_xasprintf("%s/hoist.yml", root);
+    hoist_config *cfg = hoist_config_load(yml, NULL, NULL, d);
+    hoist_diags_print(d, stderr);
+    ck_assert_ptr_nonnull(cfg);
+    free(yml);
+    return cfg;
+}
+
+#define STEP_APP                                                                                 \
+    "project: shop\napplications:\n  - name: api\n    path: ./app\n    build:\n"                   \
+    "      builder: native\n      command:\n        - sh\n        - -c\n"
+
+START_TEST(native_build_step)
+{
+    char *root = tu_tmpdir();
+    char *app = hoist_xasprintf("%s/app", root);
+    char *stale = hoist_xasprintf("%s/node_modules/stale", app);
+    char *git = hoist_xasprintf("%s/.git", app);
+    ck_assert_int_eq(hoist_mkdirs(stale, 0755), 0);
+    ck_assert_int_eq(hoist_mkdirs(git, 0755), 0);
+    free(tu_write(stale, "index.js", "host build\n"));
+    free(tu_write(git, "HEAD", "ref: refs/heads/main\n"));
+    free(tu_write(app, "server.js", "console.log('hi')\n"));
+    free(tu_write(app, "package.json", "{\"name\":\"api\",\"scripts\":{\"start\":\"node "
+                                       "server.js\"}}\n"));
+    free(tu_write(app, ".dockerignore", "*.log\n"));
+    free(tu_write(app, "debug.log", "noise\n"));
+    /* The step sees a copy without node_modules, .git and ignored files,
+       and what it makes (a dependency tree, like npm ci) is layered. */
+    /* hoist's own credentials are not the build step's. */
+    setenv("AWS_SECRET_ACCESS_KEY", "not-for-npm", 1);
+    hoist_diags d = {0};
+    hoist_config *cfg = load_yml(root, STEP_APP
+        "        - test -z \"$AWS_SECRET_ACCESS_KEY\" && test ! -e node_modules && test ! -e .git && test ! -e debug.log && mkdir -p "
+        "node_modules/dep && echo built > node_modules/dep/out.txt && echo built > out.txt && "
+        "echo step-ran\n", &d);
+    hoist_ctx ctx;
+    hoist_ctx_init(&ctx, NULL, NULL);
+    hoist_image a, b, c;
+    ck_assert_msg(hoist_image_build(&ctx, cfg, &cfg->apps[0], NULL, &a) == HOIST_OK, "%s",
+                  hoist_ctx_error(&ctx));
+    char *list = layer_list(&a);
+    ck_assert_ptr_nonnull(strstr(list, "app/out.txt"));
+    ck_assert_ptr_nonnull(strstr(list, "app/node_modules/dep/out.txt"));
+    ck_assert_ptr_nonnull(strstr(list, "app/server.js"));
+    ck_assert_ptr_null(strstr(list, "stale"));
+    ck_assert_ptr_null(strstr(list, ".git"));
+    ck_assert_ptr_null(strstr(list, "debug.log"));
+    free(list);
+    /* The source directory is unchanged; the copy is gone. */
+    char *chk = hoist_xasprintf("test ! -e '%s/out.txt' && test ! -e '%s/node_modules/dep' && "
+                                "! ls '%s'/tmp-* 2>/dev/null", app, app, a.cache_dir);
+    ck_assert_int_eq(tu_run(chk, NULL), 0);
+    free(chk);
+    /* The step's output is in the log; the Cmd is package.json's start script. */
+    char *logp = hoist_xasprintf("%s/.hoist/logs/api-image-build.log", root);
+    char *cat = hoist_xasprintf("grep -q step-ran '%s'", logp);
+    ck_assert_int_eq(tu_run(cat, NULL), 0);
+    char *cmd = image_cmd(&a);
+    ck_assert_str_eq(cmd, "[\"npm\",\"start\"]");
+    free(cmd);
+
+    /* Unchanged: cached, and the step does not run again. */
+    ck_assert_int_eq(unlink(logp), 0);
+    ck_assert_int_eq(hoist_image_build(&ctx, cfg, &cfg->apps[0], NULL, &b), HOIST_OK);
+    ck_assert_int_eq(b.cached, 1);
+    ck_assert_str_eq(a.manifest_digest, b.manifest_digest);
+    ck_assert_int_ne(access(logp, F_OK), 0);
+    hoist_image_clear(&b);
+    hoist_config_free(cfg);
+    hoist_diags_free(&d);
+
+    /* Another step is another cache key; `command:` sets the Cmd. */
+    cfg = load_yml(root, STEP_APP "        - echo other > out.txt\n    command: [node, server.js]\n",
+                   &d);
+    ck_assert_int_eq(hoist_image_build(&ctx, cfg, &cfg->apps[0], NULL, &b), HOIST_OK);
+    ck_assert_int_eq(b.cached, 0);
+    ck_assert_str_ne(a.manifest_digest, b.manifest_digest);
+    cmd = image_cmd(&b);
+    ck_assert_str_eq(cmd, "[\"node\",\"server.js\"]");
+    free(cmd);
+    hoist_config_free(cfg);
+    hoist_diags_free(&d);
+
+    /* A failing step: the command, its exit status and its last lines. */
+    cfg = load_yml(root, STEP_APP "        - echo first-line; echo boom-here >&2; exit 3\n", &d);
+    ck_assert_int_eq(hoist_image_build(&ctx, cfg, &cfg->apps[0], NULL, &c), HOIST_E_INVALID);
+    const char *e = hoist_ctx_error(&ctx);
+    ck_assert_ptr_nonnull(strstr(e, "build step `sh -c echo first-line;"));
+    ck_assert_ptr_nonnull(strstr(e, "exit status 3"));
+    ck_assert_ptr_nonnull(strstr(e, "boom-here"));
+    ck_assert_ptr_nonnull(strstr(e, logp));
+    hoist_image_clear(&c);
+
+    hoist_image_clear(&a);
+    hoist_image_clear(&b);
+    hoist_ctx_cleanup(&ctx);
+    hoist_config_free(cfg);
+    hoist_diags_free(&d);
+    free(cat);
+    free(logp);
+    free(git);
+    free(stale);
     free(app);
     tu_rmrf(root);
     free(root);
@@ -471,6 +614,7 @@ int main(void)
     tcase_add_test(tc, layer_reproducible);
     tcase_add_test(tc, docker_config);
     tcase_add_test(tc, native_build_scratch);
+    tcase_add_test(tc, native_build_step);
     tcase_add_test(tc, unusable_engine);
     suite_add_tcase(s, tc);
     return tu_main(s);

@@ -109,8 +109,9 @@ static void race_once(const char *env)
     ck_assert_int_eq(b1->load(b1, &t1, &err), HOIST_OK);
     ck_assert_int_eq(b2->load(b2, &t2, &err), HOIST_OK);
     ck_assert((t1 == NULL) == (t2 == NULL));
-    long long base = t1 ? json_integer_value(json_object_get(json_loads(t1, 0, NULL), "serial"))
-                        : 0; /* leak of one small doc per round is fine in a test */
+    json_t *doc = t1 ? json_loads(t1, 0, NULL) : NULL;
+    long long base = json_integer_value(json_object_get(doc, "serial"));
+    json_decref(doc);
     char *w1 = hoist_xasprintf("{\"serial\":%lld,\"writer\":1}", base + 1);
     char *w2 = hoist_xasprintf("{\"serial\":%lld,\"writer\":2}", base + 1);
     pthread_barrier_t go;
@@ -288,6 +289,7 @@ START_TEST(test_versions_kept_and_pruned)
     /* rollback writes the old version as a new serial */
     char *old = NULL;
     ck_assert_int_eq(b->load_version(b, 3, &old, &err), HOIST_OK);
+    free(old);
     ck_assert_int_eq(b->load_version(b, 1, &old, &err), HOIST_E_NOTFOUND);
     free(err);
     err = NULL;

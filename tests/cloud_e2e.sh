@@ -256,11 +256,13 @@ applications:
     env:
       NODE_ENV: production
     databases: [main]
-    build: { base: "$BASEREF", command: [node, server.js] }
+    command: [node, server.js]
+    build: { base: "$BASEREF" }
   - name: worker
     path: ./api
     databases: [cache]
-    build: { base: "$BASEREF", command: [node, server.js] }
+    command: [node, server.js]
+    build: { base: "$BASEREF" }
 EOF
     echo "$d"
 }
@@ -305,6 +307,14 @@ run_example() { # ENV CLOUD
     NS=$(jq -r '.contexts[0].context.namespace' "$EX/$1.kubeconfig" 2>/dev/null)
     check "example $1 ($2): Deployment api available, image in the cloud's registry" \
         test "$(kube "/apis/apps/v1/namespaces/$NS/deployments" | jq --arg r "$REGHOST/" '[.items[] | .metadata.name == "api" and .status.availableReplicas == .spec.replicas and (.spec.template.spec.containers[0].image | startswith($r) and contains("@sha256:"))] == [true]')" = true
+    # The image runs on a real cloud: it starts the way hoist.yml says, and
+    # the build step (npm ci, from the package-lock.json) put pg in it.
+    img=$(kube "/apis/apps/v1/namespaces/$NS/deployments" | jq -r '.items[] | select(.metadata.name == "api") | .spec.template.spec.containers[0].image')
+    check "example $1 ($2): the image's Cmd is the app's command: [node, server.js]" \
+        test "$(skopeo inspect --config --tls-verify=false --creds "$REGCREDS" "docker://$img" 2>/dev/null | jq -c .config.Cmd)" = '["node","server.js"]'
+    layer=$(skopeo inspect --tls-verify=false --creds "$REGCREDS" "docker://$img" 2>/dev/null | jq -r '.Layers[-1]')
+    check "example $1 ($2): the app layer holds node_modules/pg from the build step" \
+        sh -c "gzip -dc '$EX/.hoist/images/blobs/sha256/${layer#sha256:}' | tar -t | grep -q '^app/node_modules/pg/package.json$'"
     secret_env api-env >"$EX/$1-api.env"
     check "example $1 ($2): api's Secret has DATABASE_URL (the managed PostgreSQL)" \
         grep -q '^DATABASE_URL=postgres\(ql\)\?://[^:]*:[^@]\+@' "$EX/$1-api.env"

@@ -95,4 +95,6 @@ EXTRA_DIST += \
 	tests/config/bad/44-items-not-mappings.expect \
 	tests/config/bad/44-items-not-mappings.yml \
 	tests/config/bad/45-name-too-long.expect \
-	tests/config/bad/45-name-too-long.yml
+	tests/config/bad/45-name-too-long.yml \
+	tests/config/bad/46-app-command.expect \
+	tests/config/bad/46-app-command.yml

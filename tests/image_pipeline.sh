@@ -41,7 +41,7 @@ applications:
   - name: api
     path: ./api
     port: 3000
-    build: { command: [node, server.js] }
+    command: [node, server.js]
 YML
 
 # Apps run on Kubernetes for such a driver; the null cluster is not a real

@@ -16,16 +16,21 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hoist-kit-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-inst=$tmp/inst
+# A staged install (DESTDIR) of the configured prefix.  `make install
+# prefix=...` would change Make's prefix for the shared build tree, and
+# anything make rebuilt meanwhile (other tests run in parallel) would get the
+# temporary directory compiled in as its provider directory.
+prefix=$(sed -n 's/^prefix = //p' "$HOIST_BUILDDIR/Makefile")
+inst=$tmp/stage$prefix
 log=$tmp/log
 # show the last lines of the log after a failed step
 tail_log() { sed 's/^/#   /' "$log" | tail -n 25; }
 step() { _d=$1; shift; if "$@" >"$log" 2>&1; then ok "$_d"; else not_ok "$_d"; tail_log; fi; }
 
-# 1. Install from the current build tree into $inst.  The programs keep the
-#    run path of the configured prefix (libtool relinks only what it must),
-#    so the installed copy runs with LD_LIBRARY_PATH=$inst/lib.
-step "make install prefix=TMP" make -C "$HOIST_BUILDDIR" install prefix="$inst" V=0
+# 1. Install from the current build tree into $tmp/stage.  The programs keep
+#    the run path of the configured prefix, so the staged copy runs with
+#    LD_LIBRARY_PATH=$inst/lib.
+step "make install DESTDIR=TMP/stage" make -C "$HOIST_BUILDDIR" install DESTDIR="$tmp/stage" V=0
 for f in include/hoist/provider.h include/hoist/host.h include/hoist/providertest.h \
          lib/pkgconfig/hoist-provider.pc lib/pkgconfig/hoist-providertest.pc \
          share/aclocal/hoist.m4 bin/hoist bin/hoist-conformance; do

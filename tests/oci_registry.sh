@@ -66,7 +66,8 @@ applications:
     path: ./api
     port: 8080
     env: { NODE_ENV: production }
-    build: { builder: native, base: "$1", command: [node, server.js] }
+    command: [node, server.js]
+    build: { builder: native, base: "$1" }
 EOF
 }
 

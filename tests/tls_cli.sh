@@ -27,7 +27,8 @@ applications:
   - name: api
     path: ./api
     port: 8080
-    build: { builder: native, base: scratch, command: [node, server.js] }
+    command: [node, server.js]
+    build: { builder: native, base: scratch }
 EOF2
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 \

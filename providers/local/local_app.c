@@ -226,22 +226,6 @@ static void local_env_base(local_env *e)
 
 /* ---- build ------------------------------------------------------------------ */
 
-static json_t *local_package_json(const char *dir)
-{
-    char *pj = local_xasprintf("%s/package.json", dir);
-    json_t *pkg = json_load_file(pj, 0, NULL);
-    free(pj);
-    return pkg;
-}
-
-static int local_has_file(const char *dir, const char *name)
-{
-    char *f = local_xasprintf("%s/%s", dir, name);
-    int ok = access(f, F_OK) == 0;
-    free(f);
-    return ok;
-}
-
 /* argv from a JSON array of strings (new, NULL-terminated; strings borrowed). */
 static const char **local_argv_json(json_t *arr)
 {
@@ -279,23 +263,18 @@ static hoist_status local_app_build(local_prov *p, hoist_ctx *ctx, local_app *a)
                            strerror(errno));
         goto cleanup;
     }
-    json_t *build = json_object_get(a->spec, "build");
-    static const char *const npm_ci[] = {"npm", "ci", "--no-audit", "--no-fund", NULL};
-    static const char *const npm_install[] = {"npm", "install", "--no-audit", "--no-fund", NULL};
+    /* The core resolves the build step (build.command, else npm ci / npm
+       install by the files present) into the spec: no step here means none. */
+    json_t *bcmd = json_object_get(json_object_get(a->spec, "build"), "command");
     const char *const *cmd = NULL;
-    if (json_object_get(build, "command")) {
-        argv = local_argv_json(json_object_get(build, "command"));
+    if (bcmd) {
+        argv = local_argv_json(bcmd);
         if (!argv) {
             st = p->host->fail(ctx, HOIST_E_INVALID,
                                "build.command of %s must be a list of strings (argv)", a->name);
             goto cleanup;
         }
         cmd = argv;
-    } else if (local_has_file(a->rel, "package.json")) {
-        cmd = local_has_file(a->rel, "package-lock.json") ||
-                      local_has_file(a->rel, "npm-shrinkwrap.json")
-                  ? npm_ci
-                  : npm_install;
     }
     if (cmd) {
         char *logs = local_path(p, "logs");
@@ -336,32 +315,25 @@ cleanup:
     return st;
 }
 
-/* The start command: spec "command" (argv), else `npm start`, else node <main>. */
+/* The start command: spec "command" (argv).  The core fills it in from the
+ * app's package.json (`npm start`, else `node <main>`) when hoist.yml does
+ * not say, so both runtimes start an app the same way. */
 static hoist_status local_app_command(local_prov *p, hoist_ctx *ctx, local_app *a, json_t **out)
 {
     json_t *cmd = json_object_get(a->spec, "command");
-    if (cmd) {
-        const char **v = local_argv_json(cmd);
-        free(v);
-        if (!v)
-            return p->host->fail(ctx, HOIST_E_INVALID,
-                                 "command of %s must be a list of strings (argv)", a->name);
-        *out = json_incref(cmd);
-        return HOIST_OK;
-    }
-    json_t *pkg = local_package_json(a->rel);
-    const char *main = json_string_value(json_object_get(pkg, "main"));
-    if (json_object_get(json_object_get(pkg, "scripts"), "start"))
-        *out = json_pack("[s,s]", "npm", "start");
-    else if (main)
-        *out = json_pack("[s,s]", "node", main);
-    json_decref(pkg);
-    if (*out)
-        return HOIST_OK;
-    return p->host->fail(ctx, HOIST_E_INVALID,
-                         "cannot tell how to start %s: add a \"start\" script to its "
-                         "package.json, or give the app a `command:` (argv list)",
-                         a->name);
+    if (!cmd)
+        return p->host->fail(ctx, HOIST_E_INVALID,
+                             "cannot tell how to start %s: add a \"start\" script (or a "
+                             "\"main\" file) to its package.json, or give the app a "
+                             "`command:` (argv list) in hoist.yml",
+                             a->name);
+    const char **v = local_argv_json(cmd);
+    free(v);
+    if (!v)
+        return p->host->fail(ctx, HOIST_E_INVALID,
+                             "command of %s must be a list of strings (argv)", a->name);
+    *out = json_incref(cmd);
+    return HOIST_OK;
 }
 
 /* ---- instances ---------------------------------------------------------------- */
