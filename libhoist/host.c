@@ -34,8 +34,19 @@ const char *hoist_ctx_error(const hoist_ctx *ctx)
     return ctx->err;
 }
 
+/*
+ * The first detail wins (the root cause, not the cleanup's trouble), except
+ * that a transient one gives way to a later permanent one: a driver that
+ * retried past a 503 and then met a quota error must report the quota, not
+ * the 503 it recovered from (found by tests/fault_storm.sh).
+ */
 static hoist_status ctx_vfail(hoist_ctx *ctx, hoist_status st, const char *fmt, va_list ap)
 {
+    if (ctx->err && ctx->err_status == HOIST_E_TRANSIENT && st != HOIST_E_TRANSIENT &&
+        st != HOIST_PENDING && st != HOIST_OK) {
+        free(ctx->err);
+        ctx->err = NULL;
+    }
     if (!ctx->err) {
         ctx->err = hoist_xvasprintf(fmt, ap);
         ctx->err_status = st;

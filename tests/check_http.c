@@ -654,6 +654,19 @@ START_TEST(test_mask_secrets)
     m = hoist_mask_secrets("<a><MasterUserPassword>p</MasterUserPassword></a>", 49, 2048);
     ck_assert_str_eq(m, "<a><MasterUserPassword>***</MasterUserPassword></a>");
     free(m);
+    /* a password inside a connection URL, whatever the field's name */
+    j = "{\"uri\":\"postgresql://doadmin:pw123@db.example:25060/d?ssl=1\",\"u\":\"https://h/x@y\"}";
+    m = hoist_mask_secrets(j, strlen(j), 2048);
+    ck_assert_str_eq(m, "{\"uri\":\"postgresql://doadmin:***@db.example:25060/d?ssl=1\","
+                        "\"u\":\"https://h/x@y\"}");
+    free(m);
+    j = "{\"auths\":{\"r.example\":{\"auth\":\"dXNlcjpwdw==\"}}}";
+    m = hoist_mask_secrets(j, strlen(j), 2048);
+    ck_assert_str_eq(m, "{\"auths\":{\"r.example\":{\"auth\":\"***\"}}}");
+    free(m);
+    m = hoist_mask_secrets("see redis://:s3cret@cache:6379 and http://host:80/", 50, 2048);
+    ck_assert_str_eq(m, "see redis://:***@cache:6379 and http://host:80/");
+    free(m);
     m = hoist_mask_secrets("\x01\x02zz", 4, 2048);
     ck_assert_str_eq(m, "[4 bytes of binary data]");
     free(m);

@@ -34,3 +34,12 @@ EXTRA_DIST += tests/tls_cli.sh
 # About 15 s on two cores; skips itself in the ASan build.
 TESTS += tests/valgrind_cli.sh
 EXTRA_DIST += tests/valgrind_cli.sh
+
+# Storms on the cloud drivers against hoist-sim (tests/RELIABILITY.md):
+# crash_clouds.sh runs a few seeded trials of crash_storm.sh per driver;
+# fault_storm.sh deploys under 30% injected faults and permanent failures.
+# secrets_clouds.sh searches every output of each cloud driver for its secrets.
+TESTS += tests/crash_clouds.sh tests/fault_storm.sh tests/secrets_clouds.sh
+EXTRA_DIST += tests/crash_clouds.sh tests/crash_storm.sh tests/fault_storm.sh \
+	tests/secrets_clouds.sh tests/secrets_lib.sh tests/state_secrets.py \
+	tests/storm_lib.sh tests/storm_orphans.py tests/RELIABILITY.md

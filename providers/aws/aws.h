@@ -42,10 +42,18 @@ typedef struct aws_prov {
     char *endpoint_url;     /* one override for every service, or NULL */
     json_t *endpoints;      /* {service: url} overrides, owned */
     int keep_images;        /* registry.keep_images */
+    unsigned poll_ms;       /* poll_ms setting; 0: each operation's own pace */
     pthread_mutex_t lock;   /* guards the token cache below */
     char *tok_cluster, *tok_value;
     int64_t tok_expires;
 } aws_prov;
+
+/* How long to wait before polling again: the poll_ms setting when given
+   (fast simulators), else @dflt, the pace AWS's own operation suggests. */
+static inline unsigned aws_poll_ms(const aws_prov *p, unsigned dflt)
+{
+    return p->poll_ms ? p->poll_ms : dflt;
+}
 
 /* ---- aws_api.c: memory, strings -------------------------------------- */
 

@@ -133,7 +133,7 @@ static hoist_status cl_phase(aws_prov *p, hoist_ctx *ctx, const char *what, cons
         return p->host->fail(ctx, HOIST_E_CONFLICT,
                              "%s is %s: see the EKS console for its health issues, then run "
                              "`hoist destroy` and deploy again", what, status);
-    out->poll_ms = 5000;
+    out->poll_ms = aws_poll_ms(p, 5000);
     out->status_text = strcmp(status, "DELETING") == 0 ? "waiting for a deletion to finish"
                        : strcmp(status, "UPDATING") == 0 ? "updating"
                                                           : "creating";
@@ -361,7 +361,7 @@ static hoist_status cl_destroy(void *prov, hoist_ctx *ctx, const hoist_resource 
     if (st == HOIST_OK)
         st = cl_role_delete(p, ctx, r, "eks-cluster");
     if (st == HOIST_PENDING)
-        out->poll_ms = 5000;
+        out->poll_ms = aws_poll_ms(p, 5000);
     free(name);
     free(ng);
     free(path);

@@ -351,7 +351,7 @@ static hoist_status db_ensure(void *prov, hoist_ctx *ctx, const hoist_resource *
         out->status_text = status && strcmp(status, "creating") == 0 ? "creating" : "converging";
     }
     if (st == HOIST_PENDING) {
-        out->poll_ms = 5000;
+        out->poll_ms = aws_poll_ms(p, 5000);
         if (!out->outputs)
             out->outputs = json_pack("{s:s}", "id", d.id);
     }
@@ -412,7 +412,7 @@ static hoist_status db_pause_step(db *d, const hoist_xml_node *inst, const char 
         st = db_action(d, "StopDBInstance", NULL, NULL);
     if (st == HOIST_OK && strcmp(status, "stopped") != 0) {
         st = HOIST_PENDING;
-        out->poll_ms = 5000;
+        out->poll_ms = aws_poll_ms(d->p, 5000);
         out->status_text = "stopping";
     }
     return st;
@@ -440,7 +440,7 @@ static hoist_status db_destroy_step(db *d, const hoist_xml_node *inst, const cha
     if (inst) {
         if (st == HOIST_OK) {
             st = HOIST_PENDING;
-            out->poll_ms = 5000;
+            out->poll_ms = aws_poll_ms(d->p, 5000);
             out->status_text = "deleting";
         }
         return st;

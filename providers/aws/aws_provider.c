@@ -5,7 +5,9 @@
  * PostgreSQL and MySQL) on Amazon Web Services.  Credentials, region and
  * endpoint overrides come from host->credentials (hoist.yml settings, then
  * AWS_* variables, then ~/.aws), so the driver never reads a credential
- * file itself.  Settings it reads itself: registry.keep_images.
+ * file itself.  Settings it reads itself: registry.keep_images, poll_ms (how
+ * often to poll while AWS converges; default: each operation's own pace,
+ * 2 to 5 s; a simulator wants a few ms).
  */
 #include "aws.h"
 
@@ -57,6 +59,13 @@ static hoist_status aws_init(const hoist_host *host, hoist_ctx *ctx, json_t *set
         return host->fail(ctx, HOIST_E_INVALID,
                           "registry.keep_images must be a whole number from 1 to 1000");
     }
+    json_t *poll = json_object_get(settings, "poll_ms");
+    if (poll && (!json_is_integer(poll) || json_integer_value(poll) < 1 ||
+                 json_integer_value(poll) > 600000)) {
+        json_decref(cred);
+        return host->fail(ctx, HOIST_E_INVALID,
+                          "poll_ms must be a whole number of milliseconds from 1 to 600000");
+    }
     aws_prov *p = aws_xmalloc(sizeof *p);
     memset(p, 0, sizeof *p);
     p->host = host;
@@ -69,6 +78,7 @@ static hoist_status aws_init(const hoist_host *host, hoist_ctx *ctx, json_t *set
     if (!p->endpoints)
         p->endpoints = json_object();
     p->keep_images = keep ? (int)json_integer_value(keep) : AWS_DEFAULT_KEEP_IMAGES;
+    p->poll_ms = poll ? (unsigned)json_integer_value(poll) : 0;
     pthread_mutex_init(&p->lock, NULL);
     json_decref(cred);
     *prov = p;

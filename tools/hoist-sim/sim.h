@@ -142,6 +142,23 @@ int sim_faults_json(json_t *obj, char **err);
 json_t *sim_faults_dump(void);
 void sim_faults_seed(unsigned long long seed);
 
+/*
+ * Permanent failures (POST /_sim/fail): from now on, operation @op of cloud
+ * @cloud (as /_sim/calls names it: "METHOD TEMPLATE", e.g. "POST
+ * /v2/databases", AWS "POST rds:CreateDBInstance") answers the cloud's own
+ * error for @kind every time, after authentication, without running the
+ * handler: "quota" (DigitalOcean 422 unprocessable_entity, Scaleway 403
+ * quotas_exceeded, AWS 400 with the service's limit code) or "invalid"
+ * (DigitalOcean 422, Scaleway 400 invalid_arguments, AWS 400
+ * InvalidParameterValue/Exception).  @obj: {"cloud", "operation", "kind",
+ * optional "message"}.  0, or -1 with *err (owned) set.  Lock held.
+ */
+int sim_failrule_json(json_t *obj, char **err);
+/* Forget every permanent failure (DELETE /_sim/fail). */
+void sim_failrule_clear(void);
+/* The rules with the number of requests each failed (new reference). */
+json_t *sim_failrule_dump(void);
+
 /* "cluster=2s,database=1s,pool=150ms" (merging); 0 or -1 with *err set. */
 int sim_delays_parse(const char *spec, char **err);
 int sim_delays_json(json_t *obj, char **err);

@@ -1,6 +1,7 @@
 /*
  * sim_admin.c - the /_sim/ admin API: what tests read (resources, calls,
- * creations) and what they steer (faults, delays, reset).  Never faulted.
+ * creations) and what they steer (faults, delays, reset, permanent
+ * failures of one operation: fail).  Never faulted.
  */
 #include "autoconfig.h"
 
@@ -66,6 +67,22 @@ static void adm_post_delays(sim_req *rq, sim_resp *rs)
     adm_apply(rq, rs, sim_delays_json, sim_delays_dump);
 }
 
+static void adm_post_fail(sim_req *rq, sim_resp *rs)
+{
+    adm_apply(rq, rs, sim_failrule_json, sim_failrule_dump);
+}
+
+static void adm_get_fail(sim_req *rq, sim_resp *rs)
+{
+    sim_reply_json(rs, 200, sim_failrule_dump());
+}
+
+static void adm_delete_fail(sim_req *rq, sim_resp *rs)
+{
+    sim_failrule_clear();
+    sim_reply_json(rs, 200, sim_failrule_dump());
+}
+
 static void adm_reset(sim_req *rq, sim_resp *rs)
 {
     sim_store_reset();
@@ -83,4 +100,7 @@ void sim_admin_register(void)
     sim_route(&adm_cloud, "GET", "/_sim/delays", adm_get_delays, 0);
     sim_route(&adm_cloud, "POST", "/_sim/delays", adm_post_delays, 1);
     sim_route(&adm_cloud, "POST", "/_sim/reset", adm_reset, 1);
+    sim_route(&adm_cloud, "GET", "/_sim/fail", adm_get_fail, 0);
+    sim_route(&adm_cloud, "POST", "/_sim/fail", adm_post_fail, 1);
+    sim_route(&adm_cloud, "DELETE", "/_sim/fail", adm_delete_fail, 1);
 }

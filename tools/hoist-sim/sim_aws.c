@@ -383,6 +383,21 @@ static void aws_error(sim_req *rq, sim_resp *rs, int status, const char *kind,
         status = proto == AWS_REST_JSON ? 404 : 400;
         message = s ? "The action or operation requested is not supported by hoist-sim"
                     : "hoist-sim does not simulate the service of this request's credential scope";
+    } else if (strcmp(kind, "quota") == 0 || strcmp(kind, "invalid") == 0) {
+        /* each service's own code for a limit reached or a refused value */
+        static const char *const codes[][3] = {
+            {"ec2", "ResourceLimitExceeded", "InvalidParameterValue"},
+            {"rds", "InstanceQuotaExceeded", "InvalidParameterValue"},
+            {"iam", "LimitExceeded", "ValidationError"},
+            {"eks", "ResourceLimitExceededException", "InvalidParameterException"},
+            {"ecr", "LimitExceededException", "InvalidParameterException"},
+        };
+        int quota = strcmp(kind, "quota") == 0;
+        code = quota ? "LimitExceeded" : "InvalidParameterValue";
+        for (size_t i = 0; s && i < sizeof codes / sizeof codes[0]; i++)
+            if (strcmp(codes[i][0], s->name) == 0)
+                code = codes[i][quota ? 1 : 2];
+        status = 400;
     } else if (strcmp(kind, "bad_request") == 0) {
         code = json ? "SerializationException" : "MalformedQueryString";
         status = 400;

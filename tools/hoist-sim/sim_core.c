@@ -321,6 +321,7 @@ static sim_faultset sim_faults[16];
 static size_t sim_nfaults = 1;     /* [0] is the default set */
 static unsigned long long sim_seed = 1;
 static unsigned long long sim_fault_counter;
+static long long sim_fault_hits[F_NKINDS]; /* faults injected since start or reset */
 
 void sim_faults_seed(unsigned long long seed)
 {
@@ -422,6 +423,10 @@ json_t *sim_faults_dump(void)
         }
     }
     json_object_set_new(o, "seed", json_integer((json_int_t)sim_seed));
+    json_t *inj = json_object();
+    for (int k = 0; k < F_NKINDS; k++)
+        json_object_set_new(inj, sim_fault_names[k], json_integer(sim_fault_hits[k]));
+    json_object_set_new(o, "injected", inj);
     return o;
 }
 
@@ -444,10 +449,92 @@ static int sim_fault_pick(const sim_cloud *c, long long *latency)
     *latency = own && own->latency_set ? own->latency_ms : def->latency_ms;
     for (int k = 0; k < F_NKINDS; k++) {
         double p = own && own->set[k] ? own->p[k] : def->p[k];
-        if (p > 0 && sim_draw(n, k) < p)
+        if (p > 0 && sim_draw(n, k) < p) {
+            sim_fault_hits[k]++;
             return k;
+        }
     }
     return -1;
+}
+
+/* ------------------------------------------------------------------ permanent failures */
+
+typedef struct sim_failrule {
+    char *cloud, *op, *kind, *message;
+    int status;
+    long long hits;
+} sim_failrule;
+
+static sim_failrule sim_failrules[16];
+static size_t sim_nfailrules;
+
+int sim_failrule_json(json_t *obj, char **err)
+{
+    const char *cloud = json_string_value(json_object_get(obj, "cloud"));
+    const char *op = json_string_value(json_object_get(obj, "operation"));
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    const char *msg = json_string_value(json_object_get(obj, "message"));
+    if (!cloud || !op || !kind) {
+        *err = hoist_xstrdup("give cloud, operation (as /_sim/calls names it) and kind, e.g. "
+                             "{\"cloud\": \"do\", \"operation\": \"POST /v2/databases\", "
+                             "\"kind\": \"quota\"}");
+        return -1;
+    }
+    int quota = strcmp(kind, "quota") == 0;
+    if (!quota && strcmp(kind, "invalid") != 0) {
+        *err = hoist_xasprintf("kind '%s': use quota or invalid", kind);
+        return -1;
+    }
+    if (sim_nfailrules == sizeof sim_failrules / sizeof sim_failrules[0]) {
+        *err = hoist_xstrdup("too many permanent failures (DELETE /_sim/fail clears them)");
+        return -1;
+    }
+    /* The status each cloud answers such a request with. */
+    int status = strcmp(cloud, "do") == 0 ? 422 : strcmp(cloud, "scw") == 0 && quota ? 403 : 400;
+    if (!msg)
+        msg = quota ? "simulated quota: creating this would exceed the account's limit"
+                    : "simulated invalid parameter: the value is not accepted";
+    sim_failrules[sim_nfailrules++] = (sim_failrule){hoist_xstrdup(cloud), hoist_xstrdup(op),
+                                                     hoist_xstrdup(kind), hoist_xstrdup(msg),
+                                                     status, 0};
+    return 0;
+}
+
+void sim_failrule_clear(void)
+{
+    for (size_t i = 0; i < sim_nfailrules; i++) {
+        free(sim_failrules[i].cloud);
+        free(sim_failrules[i].op);
+        free(sim_failrules[i].kind);
+        free(sim_failrules[i].message);
+    }
+    sim_nfailrules = 0;
+}
+
+json_t *sim_failrule_dump(void)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < sim_nfailrules; i++) {
+        const sim_failrule *f = &sim_failrules[i];
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:i,s:I}", "cloud", f->cloud,
+                                           "operation", f->op, "kind", f->kind, "message",
+                                           f->message, "status", f->status, "hits",
+                                           (json_int_t)f->hits));
+    }
+    return json_pack("{s:o}", "fail", a);
+}
+
+/* The permanent failure for this request, or NULL.  Lock held. */
+static sim_failrule *sim_failrule_match(const sim_cloud *c, const char *method, const char *tmpl)
+{
+    for (size_t i = 0; i < sim_nfailrules; i++) {
+        sim_failrule *f = &sim_failrules[i];
+        size_t ml = strlen(method);
+        if (strcmp(f->cloud, c->name) == 0 && strncmp(f->op, method, ml) == 0 &&
+            f->op[ml] == ' ' && strcmp(f->op + ml + 1, tmpl) == 0)
+            return f;
+    }
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ call accounting */
@@ -494,6 +581,7 @@ void sim_calls_reset(void)
     sim_calls = NULL;
     sim_ncalls = 0;
     sim_fault_counter = 0;
+    memset(sim_fault_hits, 0, sizeof sim_fault_hits);
 }
 
 /* ------------------------------------------------------------------ small utilities */
@@ -574,6 +662,7 @@ static int sim_dispatch(sim_req *rq, sim_resp *rs)
     const sim_cloud *c = NULL;
     const sim_routedef *route = NULL;
     int path_known = 0, fault = -1;
+    sim_failrule *failed;
     long long latency = 0;
     char *key = NULL; /* a claim's routing key; routes match it instead of the path */
 
@@ -633,6 +722,9 @@ static int sim_dispatch(sim_req *rq, sim_resp *rs)
             c->error(rq, rs, 405, "method_not_allowed", NULL, "method not allowed");
         else
             c->error(rq, rs, 404, "not_found", NULL, "the resource you requested could not be found");
+    } else if ((failed = sim_failrule_match(c, route->method, route->tmpl))) {
+        failed->hits++;
+        c->error(rq, rs, failed->status, failed->kind, NULL, failed->message);
     } else {
         json_error_t jerr;
         if (rq->body_len > 0 && !rq->json &&

@@ -35,7 +35,7 @@ static void do_error(sim_req *rq, sim_resp *rs, int status, const char *kind,
         {"unauthorized", "unauthorized"}, {"throttled", "too_many_requests"},
         {"server_error", "server_error"}, {"unavailable", "service_unavailable"},
         {"conflict", "conflict"},         {"bad_request", "bad_request"},
-        {"method_not_allowed", "method_not_allowed"},
+        {"method_not_allowed", "method_not_allowed"}, {"quota", "unprocessable_entity"},
     };
     const char *id = kind;
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
@@ -62,15 +62,14 @@ static void do_decorate(sim_req *rq, sim_resp *rs)
     long long now_s = sim_wall_ms() / 1000;
     if (rs->status != 429 && do_remaining > 0)
         do_remaining--;
-    if (rs->status == 429 || do_remaining == 0)
-        do_remaining = 0;
     sim_reply_header(rs, "ratelimit-limit", "%d", DO_RATE_LIMIT);
-    sim_reply_header(rs, "ratelimit-remaining", "%lld", do_remaining);
-    /* A spent window ends when the 429's Retry-After (1 s) says, since the
-     * window refills on the next answer: claiming a minute made clients
-     * honouring ratelimit-reset (as DigitalOcean documents) stall 60 s
-     * after every simulated throttle. */
-    sim_reply_header(rs, "ratelimit-reset", "%lld", now_s + (do_remaining == 0 ? 1 : 60));
+    /* A 429 says the window is spent; an injected one (throttle fault) does
+     * not really spend it.  A spent window ends when the 429's Retry-After
+     * (1 s) says: claiming a minute made clients honouring ratelimit-reset
+     * (as DigitalOcean documents) stall 60 s after every simulated throttle. */
+    int spent = rs->status == 429 || do_remaining == 0;
+    sim_reply_header(rs, "ratelimit-remaining", "%lld", rs->status == 429 ? 0 : do_remaining);
+    sim_reply_header(rs, "ratelimit-reset", "%lld", now_s + (spent ? 1 : 60));
     if (do_remaining == 0 && rs->status != 429)
         do_remaining = DO_RATE_LIMIT; /* a new window: the simulator never blocks for real */
 }

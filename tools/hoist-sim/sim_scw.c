@@ -27,6 +27,11 @@ static void scw_error(sim_req *rq, sim_resp *rs, int status, const char *kind,
     if (strcmp(kind, "unauthorized") == 0) {
         j = json_pack("{s:s,s:s,s:s,s:s}", "message", "authentication is denied", "method",
                       "api_key", "reason", "invalid_argument", "type", "denied_authentication");
+    } else if (strcmp(kind, "quota") == 0) {
+        /* Scaleway names the quota and where the account stands */
+        j = json_pack("{s:[{s:s,s:i,s:i}],s:s,s:s}", "details", "resource",
+                      resource ? resource : rq->tmpl, "quota", 0, "current", 0, "message",
+                      message, "type", "quotas_exceeded");
     } else if (strcmp(kind, "not_found") == 0) {
         /* Scaleway names the missing resource and its id (the last URL parameter) */
         const char *id = rq->nparams ? rq->pvals[rq->nparams - 1] : "";
