@@ -111,15 +111,15 @@ static void eks_create_cluster(sim_req *rq, sim_resp *rs)
     char *csg = aws_ec2_id("sg"), *ca = sim_tls_ca_b64();
     json_t *tags = json_object_get(rq->json, "tags");
     json_t *body = json_pack(
-        "{s:s,s:s,s:s,s:f,s:s,s:s,s:s,s:{s:O,s:O,s:s,s:O,s:O,s:O,s:[s]},s:{s:s,s:s},s:{s:s},"
-        "s:s,s:s,s:O,s:{s:[{s:[s,s,s,s,s],s:b}]},s:{s:s}}",
+        "{s:s,s:s,s:s,s:f,s:s,s:s,s:s,s:{s:O,s:o,s:s,s:o,s:O,s:O,s:[s]},s:{s:s,s:s},s:{s:s},"
+        "s:s,s:s,s:o,s:{s:[{s:[s,s,s,s,s],s:b}]},s:{s:s}}",
         "id", id, "name", name, "arn", arn, "createdAt", (double)sim_wall_ms() / 1000.0,
         "version", ver ? ver : "1.31", "endpoint", endpoint, "roleArn", role,
         "resourcesVpcConfig", "subnetIds", subnets, "securityGroupIds",
-        json_object_get(vpc, "securityGroupIds") ? json_object_get(vpc, "securityGroupIds")
+        json_object_get(vpc, "securityGroupIds") ? json_incref(json_object_get(vpc, "securityGroupIds"))
                                                  : json_array(),
         "clusterSecurityGroupId", csg, "vpcId",
-        sn ? json_object_get(sn, "vpcId") : json_string(""), "endpointPublicAccess",
+        sn ? json_incref(json_object_get(sn, "vpcId")) : json_string(""), "endpointPublicAccess",
         json_object_get(vpc, "endpointPublicAccess") ? json_object_get(vpc, "endpointPublicAccess")
                                                      : json_true(),
         "endpointPrivateAccess",
@@ -127,7 +127,7 @@ static void eks_create_cluster(sim_req *rq, sim_resp *rs)
                                                       : json_false(),
         "publicAccessCidrs", "0.0.0.0/0", "kubernetesNetworkConfig", "serviceIpv4Cidr",
         "10.100.0.0/16", "ipFamily", "ipv4", "certificateAuthority", "data", ca, "status",
-        "CREATING", "platformVersion", "eks.1", "tags", tags ? tags : json_object(), "logging",
+        "CREATING", "platformVersion", "eks.1", "tags", tags ? json_incref(tags) : json_object(), "logging",
         "clusterLogging", "types", "api", "audit", "authenticator", "controllerManager",
         "scheduler", "enabled", 0, "accessConfig", "authenticationMode", "API_AND_CONFIG_MAP");
     r = sim_res_new(&eks_cluster, id, name, aws_region(rq), NULL, body,
@@ -231,8 +231,8 @@ static void eks_create_ng(sim_req *rq, sim_resp *rs)
                                 AWS_ACCOUNT, c->name, name, id);
     double now = (double)sim_wall_ms() / 1000.0;
     json_t *body = json_pack(
-        "{s:s,s:s,s:s,s:O,s:s,s:f,s:f,s:s,s:s,s:{s:I,s:I,s:I},s:O,s:O,s:s,s:s,s:O,s:O,s:{s:[]},"
-        "s:O}",
+        "{s:s,s:s,s:s,s:O,s:s,s:f,s:f,s:s,s:s,s:{s:I,s:I,s:I},s:o,s:O,s:s,s:s,s:o,s:o,s:{s:[]},"
+        "s:o}",
         "nodegroupName", name, "nodegroupArn", arn, "clusterName", c->name, "version",
         json_object_get(c->body, "version"), "releaseVersion", "1.31.0-20250101", "createdAt", now,
         "modifiedAt", now, "status", "CREATING", "capacityType", "ON_DEMAND", "scalingConfig",
@@ -240,11 +240,11 @@ static void eks_create_ng(sim_req *rq, sim_resp *rs)
         (json_int_t)(json_object_get(sc, "maxSize") ? json_integer_value(json_object_get(sc, "maxSize")) : 2),
         "desiredSize",
         (json_int_t)(json_object_get(sc, "desiredSize") ? json_integer_value(json_object_get(sc, "desiredSize")) : 2),
-        "instanceTypes", types ? types : json_pack("[s]", "t3.medium"), "subnets", subnets,
+        "instanceTypes", types ? json_incref(types) : json_pack("[s]", "t3.medium"), "subnets", subnets,
         "amiType", sim_body_str(rq, "amiType") ? sim_body_str(rq, "amiType") : "AL2023_x86_64_STANDARD",
-        "nodeRole", role, "labels", labels ? labels : json_object(), "tags",
-        tags ? tags : json_object(), "health", "issues", "diskSize",
-        json_object_get(rq->json, "diskSize") ? json_object_get(rq->json, "diskSize")
+        "nodeRole", role, "labels", labels ? json_incref(labels) : json_object(), "tags",
+        tags ? json_incref(tags) : json_object(), "health", "issues", "diskSize",
+        json_object_get(rq->json, "diskSize") ? json_incref(json_object_get(rq->json, "diskSize"))
                                               : json_integer(20));
     r = sim_res_new(&eks_ng, id, name, aws_region(rq), c->id, body,
                     eks_tag_strings(json_object_get(body, "tags")));
