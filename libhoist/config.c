@@ -44,6 +44,7 @@ typedef struct cfg_ctx {
     const char *buf;
     size_t len;
     hoist_provider_exists_fn exists;
+    hoist_provider_settings_fn settings;
     void *exists_arg;
 } cfg_ctx;
 
@@ -545,6 +546,39 @@ static int want_opt(cfg_ctx *c, const ynode *n, int kind, const char *what)
 }
 
 /*
+ * The entry of @known (NULL-terminated) closest to @word, if it is within two
+ * edits (a typo, not a different word), else NULL.
+ */
+static const char *closest(const char *word, const char *const *known)
+{
+    const char *best = NULL;
+    size_t bestd = 3;
+    for (size_t j = 0; known && known[j]; j++) {
+        size_t d = hoist_levenshtein(word, known[j]);
+        if (d < bestd) {
+            bestd = d;
+            best = known[j];
+        }
+    }
+    return best;
+}
+
+static int in_list(const char *word, const char *const *known)
+{
+    for (size_t j = 0; known && known[j]; j++)
+        if (!strcmp(word, known[j]))
+            return 1;
+    return 0;
+}
+
+/* "a, b, c" of @known, into @b. */
+static void list_words(hoist_buf *b, const char *const *known)
+{
+    for (size_t j = 0; known && known[j]; j++)
+        hoist_buf_printf(b, "%s%s", j ? ", " : "", known[j]);
+}
+
+/*
  * Report every key of @map not in @known (NULL-terminated) with a suggestion,
  * and every key that is not a scalar.  @where reads like "in the top level".
  */
@@ -557,30 +591,14 @@ static void check_keys(cfg_ctx *c, const ynode *map, const char *const *known, c
             err(c, k, "expected a key name %s, found %s", where, found(k, tmp, sizeof tmp));
             continue;
         }
-        if (!known || k->bad)
+        if (!known || k->bad || in_list(k->text, known))
             continue;
-        const char *best = NULL;
-        size_t bestd = 3;
-        int ok = 0;
-        for (size_t j = 0; known[j]; j++) {
-            if (!strcmp(k->text, known[j])) {
-                ok = 1;
-                break;
-            }
-            size_t d = hoist_levenshtein(k->text, known[j]);
-            if (d < bestd) {
-                bestd = d;
-                best = known[j];
-            }
-        }
-        if (ok)
-            continue;
+        const char *best = closest(k->text, known);
         if (best)
             err(c, k, "unknown key '%.60s' %s; did you mean '%s'?", k->text, where, best);
         else {
             hoist_buf b = {0};
-            for (size_t j = 0; known[j]; j++)
-                hoist_buf_printf(&b, "%s%s", j ? ", " : "", known[j]);
+            list_words(&b, known);
             err(c, k, "unknown key '%.60s' %s; expected one of: %s", k->text, where, b.s);
             hoist_buf_free(&b);
         }
@@ -639,18 +657,8 @@ static int get_enum(cfg_ctx *c, const ynode *n, const char *what, const char *co
     if (n->bad)
         return -1;
     hoist_buf b = {0};
-    const char *best = NULL;
-    size_t bestd = 3;
-    for (size_t j = 0; values[j]; j++) {
-        hoist_buf_printf(&b, "%s%s", j ? ", " : "", values[j]);
-        if (n->kind == N_SCALAR) {
-            size_t d = hoist_levenshtein(n->text, values[j]);
-            if (d < bestd) {
-                bestd = d;
-                best = values[j];
-            }
-        }
-    }
+    list_words(&b, values);
+    const char *best = n->kind == N_SCALAR ? closest(n->text, values) : NULL;
     if (best)
         err(c, n, "invalid %s: found %s; expected one of: %s; did you mean '%s'?", what,
             found(n, tmp, sizeof tmp), b.s, best);
@@ -779,6 +787,182 @@ static void check_cluster(cfg_ctx *c, const ynode *cl, const char *env, json_t *
             "'cluster.nodes.min' (%lld)", hi, env, lo);
 }
 
+/*
+ * hoist's own keys of an environment; every other key is a setting of the
+ * environment's driver (checked against the driver's schema, ABI 1.3).
+ * Keep in step with hoist.yml(5), ENVIRONMENTS, and provider.h.
+ */
+static const char *const env_core_keys[] = {"provider",  "region",          "protected",
+                                            "cluster",   "network",         "timeouts",
+                                            "ingress",   "resources",       "rollout_timeout",
+                                            "storage_class", "state",       NULL};
+
+/* The schema entry named @prefix.@key (or @key when @prefix is ""), or NULL. */
+static const hoist_setting *schema_find(const hoist_setting *schema, const char *prefix,
+                                        const char *key)
+{
+    size_t pl = strlen(prefix);
+    for (const hoist_setting *s = schema; s && s->name; s++)
+        if ((pl == 0 || (!strncmp(s->name, prefix, pl) && s->name[pl] == '.')) &&
+            !strcmp(s->name + (pl ? pl + 1 : 0), key))
+            return s;
+    return NULL;
+}
+
+/*
+ * The names of @schema's keys directly inside @prefix ("" = the
+ * environment's top level), NULL-terminated; free the array (not the
+ * strings, borrowed from the schema).  *@n gets their count.
+ */
+static const char **schema_level(const hoist_setting *schema, const char *prefix, size_t *n)
+{
+    size_t pl = strlen(prefix), cap = 0;
+    for (const hoist_setting *s = schema; s && s->name; s++)
+        cap++;
+    const char **v = hoist_xcalloc(cap + 1, sizeof *v);
+    *n = 0;
+    for (const hoist_setting *s = schema; s && s->name; s++) {
+        const char *rest = s->name;
+        if (pl) {
+            if (strncmp(s->name, prefix, pl) != 0 || s->name[pl] != '.')
+                continue;
+            rest += pl + 1;
+        }
+        if (!strchr(rest, '.'))
+            v[(*n)++] = rest;
+    }
+    return v;
+}
+
+/* Check @v against a setting's declared type; reports and returns 0 if wrong. */
+static int check_setting_type(cfg_ctx *c, const ynode *v, const hoist_setting *s, const char *env)
+{
+    static const char *const words[] = {
+        [HOIST_SETTING_STRING] = "a string", [HOIST_SETTING_INT] = "an integer",
+        [HOIST_SETTING_BOOL] = "true or false", [HOIST_SETTING_MAP] = "a mapping",
+        [HOIST_SETTING_LIST] = "a sequence"};
+    long long i;
+    int b, ok;
+    if (is_null(v) || v->bad)
+        return 1;
+    switch (s->type) {
+    case HOIST_SETTING_STRING: ok = v->kind == N_SCALAR; break;
+    case HOIST_SETTING_INT: ok = as_int(v, &i); break;
+    case HOIST_SETTING_BOOL: ok = as_bool(v, &b); break;
+    case HOIST_SETTING_MAP: ok = v->kind == N_MAP; break;
+    case HOIST_SETTING_LIST: ok = v->kind == N_SEQ; break;
+    default: return 1; /* HOIST_SETTING_ANY, or a type newer than this hoist */
+    }
+    if (!ok) {
+        char tmp[80];
+        err(c, v, "invalid '%s' of environment '%s': found %s; expected %s%s%s%s", s->name, env,
+            found(v, tmp, sizeof tmp), words[s->type], s->doc ? " (" : "", s->doc ? s->doc : "",
+            s->doc ? ")" : "");
+    }
+    return ok;
+}
+
+/*
+ * Check the keys of @map, which sits at @prefix ("" for the environment
+ * itself, "network" for its `network` mapping) against @schema, the
+ * driver's; at the top level, hoist's own keys are known too.  Unknown keys
+ * get "did you mean" over both.  Mappings with declared sub-keys recurse.
+ */
+static void check_settings(cfg_ctx *c, const ynode *map, const char *prefix,
+                           const hoist_setting *schema, const hoist_env_cfg *e)
+{
+    size_t n_level;
+    const char **level = schema_level(schema, prefix, &n_level);
+    int top = !*prefix;
+    /* Every name a key here may be: the driver's, plus hoist's at the top. */
+    size_t n_core = top ? sizeof env_core_keys / sizeof env_core_keys[0] - 1 : 0;
+    const char **all = hoist_xcalloc(n_level + n_core + 1, sizeof *all);
+    memcpy(all, env_core_keys, n_core * sizeof *all);
+    memcpy(all + n_core, level, n_level * sizeof *all);
+    char where[160];
+    if (top)
+        snprintf(where, sizeof where, "in environment '%s'", e->name);
+    else
+        snprintf(where, sizeof where, "in '%s' of environment '%s'", prefix, e->name);
+    for (size_t i = 0; i + 1 < map->n; i += 2) {
+        const ynode *k = map->kids[i], *v = map->kids[i + 1];
+        if (k->kind != N_SCALAR || k->bad)
+            continue;
+        const hoist_setting *s = schema_find(schema, prefix, k->text);
+        int core = top && in_list(k->text, env_core_keys);
+        if (s && !core && !check_setting_type(c, v, s, e->name))
+            continue;
+        if (s || core) {
+            /* Declared sub-keys: check the mapping's keys too (cluster is hoist's). */
+            size_t n_sub;
+            char *sub = *prefix ? hoist_xasprintf("%s.%s", prefix, k->text)
+                                : hoist_xstrdup(k->text);
+            const char **subs = schema_level(schema, sub, &n_sub);
+            if (n_sub && v->kind == N_MAP && strcmp(sub, "cluster") != 0)
+                check_settings(c, v, sub, schema, e);
+            free(subs);
+            free(sub);
+            continue;
+        }
+        const char *best = closest(k->text, (const char *const *)all);
+        if (best) {
+            err(c, k, "unknown key '%.60s' %s; did you mean '%s'?", k->text, where, best);
+            continue;
+        }
+        hoist_buf b = {0};
+        if (top) {
+            hoist_buf_puts(&b, "; hoist reads: ");
+            list_words(&b, env_core_keys);
+        }
+        if (n_level) {
+            hoist_buf_printf(&b, "; driver '%s' reads: ", e->provider);
+            list_words(&b, level);
+        } else {
+            hoist_buf_printf(&b, "; driver '%s' reads no %s", e->provider,
+                             top ? "settings" : "keys here");
+        }
+        err(c, k, "unknown key '%.60s' %s%s", k->text, where, b.s);
+        hoist_buf_free(&b);
+    }
+    free(all);
+    free(level);
+}
+
+/*
+ * Report unknown keys of environment @e (mapping @map).  With the driver's
+ * schema, every key is checked; without one (a driver built against ABI 1.2
+ * or older, or a caller that does not look drivers up), only keys within a
+ * typo of hoist's own are errors, so `protectd: true` never leaves an
+ * environment silently unprotected; the rest are the driver's to read, and
+ * -v says they were not checked.
+ */
+static void check_env_keys(cfg_ctx *c, const ynode *map, const hoist_env_cfg *e)
+{
+    const char *why = NULL;
+    const hoist_setting *schema =
+        e->provider && c->settings ? c->settings(e->name, e->provider, c->exists_arg, &why) : NULL;
+    if (schema) {
+        check_settings(c, map, "", schema, e);
+        return;
+    }
+    hoist_buf unchecked = {0};
+    for (size_t i = 0; i + 1 < map->n; i += 2) {
+        const ynode *k = map->kids[i];
+        if (k->kind != N_SCALAR || k->bad || in_list(k->text, env_core_keys))
+            continue;
+        const char *best = closest(k->text, env_core_keys);
+        if (best)
+            err(c, k, "unknown key '%.60s' in environment '%s'; did you mean '%s'?", k->text,
+                e->name, best);
+        else
+            hoist_buf_printf(&unchecked, "%s%.60s", unchecked.len ? ", " : "", k->text);
+    }
+    if (unchecked.len && why)
+        hoist_log(HOIST_LOG_DEBUG_, NULL, "%s:%d:%d: note: settings of environment '%s' (%s) "
+                  "not checked: %s", c->cfg->file, map->line, map->col, e->name, unchecked.s, why);
+    hoist_buf_free(&unchecked);
+}
+
 static void load_env(cfg_ctx *c, const ynode *key, const ynode *val, hoist_env_cfg *e)
 {
     char what[128], where[128];
@@ -786,7 +970,7 @@ static void load_env(cfg_ctx *c, const ynode *key, const ynode *val, hoist_env_c
     snprintf(what, sizeof what, "environment '%s'", e->name);
     if (!want(c, val, N_MAP, what))
         return;
-    check_keys(c, val, NULL, "in an environment");
+    check_keys(c, val, NULL, "in an environment"); /* key shapes only; names below */
     e->settings = to_json(val);
     snprintf(where, sizeof where, "in environment '%s'", e->name);
     const ynode *p = map_get(val, "provider");
@@ -802,6 +986,7 @@ static void load_env(cfg_ctx *c, const ynode *key, const ynode *val, hoist_env_c
         if (e->provider)
             json_object_set_new(e->settings, "provider", json_string_nocheck(e->provider));
     }
+    check_env_keys(c, val, e);
     const ynode *r = map_get(val, "region");
     if (r) {
         snprintf(what, sizeof what, "'region' of environment '%s'", e->name);
@@ -1329,7 +1514,15 @@ static char *dir_of(const char *path)
 hoist_config *hoist_config_parse(const char *name, const char *buf, size_t len,
                                  hoist_provider_exists_fn exists, void *arg, hoist_diags *diags)
 {
-    cfg_ctx c = {.buf = buf, .len = len, .exists = exists, .exists_arg = arg};
+    hoist_config_hooks h = {.exists = exists, .arg = arg};
+    return hoist_config_parse_hooks(name, buf, len, &h, diags);
+}
+
+hoist_config *hoist_config_parse_hooks(const char *name, const char *buf, size_t len,
+                                       const hoist_config_hooks *h, hoist_diags *diags)
+{
+    cfg_ctx c = {.buf = buf, .len = len, .exists = h ? h->exists : NULL,
+                 .settings = h ? h->settings : NULL, .exists_arg = h ? h->arg : NULL};
     c.cfg = hoist_xcalloc(1, sizeof *c.cfg);
     c.cfg->file = hoist_xstrdup(name ? name : "hoist.yml");
     c.cfg->dir = dir_of(c.cfg->file);
@@ -1352,6 +1545,13 @@ hoist_config *hoist_config_parse(const char *name, const char *buf, size_t len,
 hoist_config *hoist_config_load(const char *path, hoist_provider_exists_fn exists, void *arg,
                                 hoist_diags *diags)
 {
+    hoist_config_hooks h = {.exists = exists, .arg = arg};
+    return hoist_config_load_hooks(path, &h, diags);
+}
+
+hoist_config *hoist_config_load_hooks(const char *path, const hoist_config_hooks *h,
+                                      hoist_diags *diags)
+{
     hoist_buf b = {0};
     hoist_config *cfg = NULL;
     FILE *fp = fopen(path, "rb");
@@ -1369,7 +1569,7 @@ hoist_config *hoist_config_load(const char *path, hoist_provider_exists_fn exist
         hoist_diags_add(diags, (hoist_loc){.file = path}, "cannot read: %s", strerror(errno));
         goto cleanup;
     }
-    cfg = hoist_config_parse(path, b.s ? b.s : "", b.len, exists, arg, diags);
+    cfg = hoist_config_parse_hooks(path, b.s ? b.s : "", b.len, h, diags);
 cleanup:
     if (fp)
         fclose(fp);

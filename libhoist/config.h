@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <jansson.h>
+#include <hoist/provider.h>
 
 typedef struct hoist_loc {
     const char *file; /* borrowed from the model */
@@ -94,6 +95,26 @@ typedef struct hoist_diags {
 typedef int (*hoist_provider_exists_fn)(const char *env, const char *provider, void *arg);
 
 /*
+ * Callback that hands the validator the settings schema of @provider, named
+ * by environment @env (ABI 1.3, see hoist_setting in hoist/provider.h), so
+ * that keys neither hoist's nor the driver's are reported.  Returns the
+ * NULL-name-terminated array, borrowed until hoist_config_load returns, or
+ * NULL when there is none to check against: the driver declares no schema
+ * (built against ABI 1.2 or older), cannot be loaded, or the caller does not
+ * care about @env.  Then *@why may say why, for the -v note listing the keys
+ * left unchecked (borrowed until the next call; left NULL: no note).
+ */
+typedef const hoist_setting *(*hoist_provider_settings_fn)(const char *env, const char *provider,
+                                                            void *arg, const char **why);
+
+/* What the validator asks the caller about drivers; every member may be NULL. */
+typedef struct hoist_config_hooks {
+    hoist_provider_exists_fn exists;
+    hoist_provider_settings_fn settings;
+    void *arg; /* passed to both */
+} hoist_config_hooks;
+
+/*
  * hoist_config_load - parse and validate @path.
  * Every problem in the file is appended to @diags (all of them, not just the
  * first).  Returns a new model (free with hoist_config_free) when there were
@@ -106,6 +127,12 @@ hoist_config *hoist_config_load(const char *path, hoist_provider_exists_fn exist
 /* Same, from a buffer; @name is used in diagnostics. */
 hoist_config *hoist_config_parse(const char *name, const char *buf, size_t len,
                                  hoist_provider_exists_fn exists, void *arg, hoist_diags *diags);
+
+/* Same as the two above, with the settings schema hook as well; @h may be NULL. */
+hoist_config *hoist_config_load_hooks(const char *path, const hoist_config_hooks *h,
+                                      hoist_diags *diags);
+hoist_config *hoist_config_parse_hooks(const char *name, const char *buf, size_t len,
+                                       const hoist_config_hooks *h, hoist_diags *diags);
 
 void hoist_config_free(hoist_config *cfg);
 

@@ -26,7 +26,8 @@ void hoist_ctx_cleanup(hoist_ctx *ctx)
 {
     free(ctx->prefix);
     free(ctx->err);
-    ctx->prefix = ctx->err = NULL;
+    free(ctx->progress);
+    ctx->prefix = ctx->err = ctx->progress = NULL;
 }
 
 const char *hoist_ctx_error(const hoist_ctx *ctx)
@@ -78,6 +79,39 @@ static hoist_status host_fail(hoist_ctx *ctx, hoist_status st, const char *fmt, 
     ctx_vfail(ctx, st, fmt, ap);
     va_end(ap);
     return st;
+}
+
+/* A status line longer than this is cut: it is one line of a terminal. */
+#define PROGRESS_MAX 200
+
+static void host_progress(hoist_ctx *ctx, const char *fmt, ...)
+{
+    if (!ctx || !fmt)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *raw = hoist_xvasprintf(fmt, ap);
+    va_end(ap);
+    /* Masked now: events print the status as given. */
+    char *line = hoist_redact(raw);
+    free(raw);
+    size_t n = strlen(line);
+    if (n > PROGRESS_MAX) {
+        n = PROGRESS_MAX;
+        while (n > 0 && ((unsigned char)line[n] & 0xC0) == 0x80)
+            n--; /* not inside a UTF-8 sequence */
+        line[n] = '\0';
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = ' '; /* one line, no terminal controls from a cloud's answer */
+    free(ctx->progress);
+    ctx->progress = line;
+}
+
+const char *hoist_ctx_progress(const hoist_ctx *ctx, const char *status_text)
+{
+    return ctx->progress ? ctx->progress : status_text;
 }
 
 static void host_secret(hoist_ctx *ctx, const char *value)
@@ -154,6 +188,7 @@ static const hoist_host host_table = {
     .xml_free = hoist_xml_free,
     .base64_encode = hoist_base64_encode,
     .base64_decode = hoist_base64_decode,
+    .progress = host_progress,
 };
 
 const hoist_host *hoist_host_table(void)

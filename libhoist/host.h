@@ -16,6 +16,7 @@ struct hoist_ctx {
     char *err;                 /* its message (redacted at print time) */
     volatile int *cancel;      /* shared by a run; may be NULL */
     long long deadline_ms;     /* monotonic; 0 = none */
+    char *progress;            /* host->progress's last line (ABI 1.3), or NULL */
 };
 
 /* The table lent to every driver. */
@@ -28,6 +29,12 @@ void hoist_ctx_cleanup(hoist_ctx *ctx);
 int hoist_ctx_cancelled(hoist_ctx *ctx);
 /* The first error reported in @ctx, or NULL. */
 const char *hoist_ctx_error(const hoist_ctx *ctx);
+/*
+ * The call's status line: what the driver last gave host->progress, else
+ * @status_text (hoist_result's, deprecated in ABI 1.3 but still honoured),
+ * else NULL.  Borrowed from @ctx or the driver.
+ */
+const char *hoist_ctx_progress(const hoist_ctx *ctx, const char *status_text);
 /* Report an error from the core side (same first-wins rule). */
 hoist_status hoist_ctx_fail(hoist_ctx *ctx, hoist_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

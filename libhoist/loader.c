@@ -405,6 +405,14 @@ hoist_status hoist_driver_init(hoist_driver *d, json_t *settings, const char *st
     return HOIST_OK;
 }
 
+const hoist_setting *hoist_descriptor_settings(const hoist_provider_descriptor *desc)
+{
+    if (!desc || desc->abi_minor < 3 ||
+        desc->struct_size < offsetof(hoist_provider_descriptor, settings) + sizeof desc->settings)
+        return NULL;
+    return desc->settings;
+}
+
 void hoist_driver_free(hoist_driver *d)
 {
     if (!d)

@@ -57,6 +57,14 @@ void hoist_strv_free(char **v);
 hoist_status hoist_driver_init(hoist_driver *d, json_t *settings, const char *state_dir,
                                char **err);
 
+/*
+ * The settings schema @desc declares (NULL-name-terminated, borrowed from
+ * the module), or NULL when it declares none.  Read only from a driver whose
+ * abi_minor is at least 3 and whose descriptor is large enough to hold the
+ * member: an older driver's descriptor ends before it.
+ */
+const hoist_setting *hoist_descriptor_settings(const hoist_provider_descriptor *desc);
+
 /* fini (if initialised) and unload.  NULL-safe. */
 void hoist_driver_free(hoist_driver *d);
 

@@ -394,8 +394,9 @@ static hoist_status step(run *R, size_t i, json_t **outputs, unsigned *poll_ms, 
         if (st == HOIST_OK)
             *outputs = out.outputs ? json_deep_copy(out.outputs) : json_object();
     }
-    if (st == HOIST_PENDING && out.status_text && R->o->ev)
-        emit(R, i, op, out.status_text, -1, 1, NULL);
+    const char *progress = hoist_ctx_progress(&ctx, out.status_text);
+    if (st == HOIST_PENDING && progress && R->o->ev)
+        emit(R, i, op, progress, -1, 1, NULL);
     goto cleanup;
 state_error:
     *msg = hoist_xasprintf("cannot record state: %s", err);

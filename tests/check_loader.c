@@ -5,9 +5,11 @@
  */
 #include "host.h"
 #include "loader.h"
+#include "log.h"
 #include "testutil.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
@@ -643,9 +645,12 @@ static hoist_status null_call(hoist_driver *d, const char *kind, const char *op,
     if (msg)
         *msg = hoist_ctx_error(&ctx) ? strdup(hoist_ctx_error(&ctx)) : NULL;
     if (st == HOIST_PENDING && fns[0] == fn) {
-        /* The null driver gives a poll hint and a phase with every pending ensure. */
+        /* The null driver gives a poll hint and a phase with every pending
+         * ensure, through host->progress (ABI 1.3) from a buffer on its
+         * stack, long gone now: the core kept a copy. */
         ck_assert_uint_gt(out.poll_ms, 0);
-        ck_assert_ptr_nonnull(out.status_text);
+        ck_assert_ptr_null(out.status_text);
+        assert_has(hoist_ctx_progress(&ctx, out.status_text), "creating (", " more polls)", NULL);
     }
     json_decref(out.outputs);
     json_decref(out.secrets);
@@ -748,6 +753,65 @@ START_TEST(test_names)
 }
 END_TEST
 
+/*
+ * ABI 1.3's descriptor member is read only from a driver that declares 1.3
+ * and whose descriptor is big enough: a 1.2 driver's descriptor ends before
+ * it, so whatever follows in its memory (here a poisoned pointer) is never
+ * taken for a schema.
+ */
+START_TEST(test_descriptor_settings_by_minor)
+{
+    static const hoist_setting schema[] = {{.name = "poll_ms", .type = HOIST_SETTING_INT},
+                                           {.name = NULL}};
+    hoist_provider_descriptor d = {.abi_major = 1, .abi_minor = 3, .struct_size = sizeof d,
+                                   .name = "x", .settings = schema};
+    ck_assert_ptr_eq(hoist_descriptor_settings(&d), schema);
+    /* A 1.2 driver: its struct_size stops at fini; the bytes after are not its. */
+    d.abi_minor = 2;
+    d.struct_size = offsetof(hoist_provider_descriptor, settings);
+    d.settings = (const hoist_setting *)(uintptr_t)0x1;
+    ck_assert_ptr_null(hoist_descriptor_settings(&d));
+    /* Claims 1.3 but is too small (a malformed driver): still not read. */
+    d.abi_minor = 3;
+    ck_assert_ptr_null(hoist_descriptor_settings(&d));
+    /* The right size but an older minor: not read either. */
+    d.abi_minor = 2;
+    d.struct_size = sizeof d;
+    ck_assert_ptr_null(hoist_descriptor_settings(&d));
+    ck_assert_ptr_null(hoist_descriptor_settings(NULL));
+}
+END_TEST
+
+/* host->progress copies, masks secrets, keeps one line and bounds it. */
+START_TEST(test_host_progress_copies)
+{
+    const hoist_host *h = hoist_host_table();
+    ck_assert_uint_eq(h->abi_minor, 3);
+    ck_assert(HOIST_HOST_HAS(h, progress));
+    hoist_ctx ctx;
+    hoist_ctx_init(&ctx, NULL, "database main");
+    ck_assert_ptr_null(hoist_ctx_progress(&ctx, NULL));
+    ck_assert_str_eq(hoist_ctx_progress(&ctx, "static"), "static"); /* a 1.2 driver's */
+    char *word = strdup("creating");
+    h->progress(&ctx, "%s", word);
+    memset(word, 'X', strlen(word)); /* the driver frees or reuses its buffer */
+    free(word);
+    ck_assert_str_eq(hoist_ctx_progress(&ctx, "ignored"), "creating");
+    hoist_secret_add("hunter2-progress-secret");
+    h->progress(&ctx, "token hunter2-progress-secret\nline\x1b[2K two");
+    ck_assert_str_eq(hoist_ctx_progress(&ctx, NULL), "token *** line [2K two");
+    char big[600];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    big[199] = '\xc3'; /* a two-byte UTF-8 character across the cut */
+    big[200] = '\xa9';
+    h->progress(&ctx, "%s", big);
+    ck_assert_uint_eq(strlen(hoist_ctx_progress(&ctx, NULL)), 199);
+    hoist_ctx_cleanup(&ctx);
+    hoist_secret_reset();
+}
+END_TEST
+
 static Suite *loader_suite(void)
 {
     Suite *s = suite_create("loader");
@@ -775,6 +839,8 @@ static Suite *loader_suite(void)
     tcase_add_test(t, test_null_driver_ops);
     tcase_add_test(t, test_null_driver_pending_and_failures);
     tcase_add_test(t, test_names);
+    tcase_add_test(t, test_descriptor_settings_by_minor);
+    tcase_add_test(t, test_host_progress_copies);
     suite_add_tcase(s, t);
     return s;
 }

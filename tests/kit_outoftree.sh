@@ -78,7 +78,7 @@ check "the module exports only its entry symbol" test "$(cat "$tmp/syms")" = exa
 step "template: make check (unit tests on libhoist-providertest)" make check
 
 # A too-new requirement fails configure with a clear message.
-sed 's/HOIST_PROVIDER_PREREQ(\[1.0\])/HOIST_PROVIDER_PREREQ([1.99])/' configure.ac >configure.ac.new
+sed 's/HOIST_PROVIDER_PREREQ(\[1.3\])/HOIST_PROVIDER_PREREQ([1.99])/' configure.ac >configure.ac.new
 mv configure.ac.new configure.ac
 autoreconf >/dev/null 2>&1
 ./configure --with-providerdir="$drivers" >"$log" 2>&1

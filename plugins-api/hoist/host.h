@@ -24,6 +24,7 @@ extern "C" {
 /** Log levels for host->log.  Since: ABI 1.0 */
 enum { HOIST_LOG_ERROR = 0, HOIST_LOG_WARN = 1, HOIST_LOG_INFO = 2, HOIST_LOG_DEBUG = 3 };
 
+/** HOIST_PRINTF - printf-style format checking of host functions.  Since: ABI 1.0 */
 #if defined(__GNUC__)
 #define HOIST_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
@@ -50,6 +51,7 @@ typedef struct hoist_sigv4_spec {
     unsigned flags;
 } hoist_sigv4_spec;
 
+/** Flags of hoist_sigv4_spec.  Since: ABI 1.1 */
 enum {
     /* S3's variant: the path is signed as sent (no normalisation, no second
        encoding) and x-amz-content-sha256 is added. */
@@ -130,6 +132,12 @@ typedef struct hoist_http_response {
 typedef struct hoist_xml_doc hoist_xml_doc;
 typedef struct hoist_xml_node hoist_xml_node;
 
+/**
+ * hoist_host - the table lent to init() and valid until fini() returns.
+ * @struct_size: sizeof(hoist_host) as the core compiled it.
+ * @abi_major, @abi_minor: the core's HOIST_ABI_MAJOR/MINOR.
+ * Since: ABI 1.0 (members as marked)
+ */
 typedef struct hoist_host {
     size_t struct_size;
     unsigned abi_major;
@@ -268,9 +276,21 @@ typedef struct hoist_host {
      * is not valid base64.  Since: ABI 1.2
      */
     char *(*base64_decode)(const char *s, size_t *len);
+
+    /**
+     * progress - the status line of the running operation ("creating",
+     * "waiting for 2 of 3 nodes"), shown by `hoist -v` and in JSON events
+     * while the call answers HOIST_PENDING.  The core copies the formatted
+     * text (masked, one line, at most 200 bytes), so @fmt and its arguments
+     * may live on the stack or in an answer freed before the call returns.
+     * The last call of an operation wins; it replaces the deprecated
+     * hoist_result.status_text.  Check HOIST_HOST_HAS(host, progress) when
+     * the driver may run under a 1.2 core.  Since: ABI 1.3
+     */
+    void (*progress)(hoist_ctx *ctx, const char *fmt, ...) HOIST_PRINTF(2, 3);
 } hoist_host;
 
-/** True if @host is new enough to carry @member. */
+/** True if @host is new enough to carry @member.  Since: ABI 1.0 */
 #define HOIST_HOST_HAS(host, member)                                                          \
     ((host)->struct_size >= offsetof(hoist_host, member) + sizeof((host)->member) &&       \
      (host)->member != NULL)

@@ -20,15 +20,29 @@
  *
  * ABI changelog
  * -------------
- *   1.0  Descriptor, init/fini, network/cluster/registry/database/app ops,
- *        cluster and registry credentials, database connection, status codes,
- *        capability bits.  Host table: log, fail, secret, cancelled,
- *        state_dir, random_secret (see hoist/host.h).
- *   1.1  Host table: http, http_response_free, http_header, http_error,
- *        sigv4_presign, eks_token, credentials, xml_*; hoist_sigv4_spec,
- *        hoist_http_request, hoist_http_response.
- *   1.2  Host table: base64_encode, base64_decode (drivers decoded CA data,
- *        registry logins and kubeconfigs with hand-written decoders).
+ *   1.0  2026-11-27  Descriptor, init/fini, network/cluster/registry/
+ *        database/app ops, cluster and registry credentials, database
+ *        connection, status codes, capability bits.  Host table: log, fail,
+ *        secret, cancelled, state_dir, random_secret (see hoist/host.h).
+ *   1.1  2026-11-27  Host table: http, http_response_free, http_header,
+ *        http_error, sigv4_presign, eks_token, credentials, xml_*;
+ *        hoist_sigv4_spec, hoist_http_request, hoist_http_response.
+ *   1.2  2026-11-27  Host table: base64_encode, base64_decode (drivers
+ *        decoded CA data, registry logins and kubeconfigs with hand-written
+ *        decoders).
+ *   1.3  2026-12-04  Host table: progress (the core copies the text, so a
+ *        driver may pass a cloud's status word from an answer it frees).
+ *        Descriptor: settings, the schema of the environment keys the
+ *        driver reads (hoist_setting), so hoist reports a misspelt key with
+ *        "did you mean" instead of ignoring it.
+ *        Deprecated: hoist_result.status_text (use host->progress); still
+ *        read when a call reported no progress, so 1.0-1.2 drivers keep
+ *        their status lines.
+ *
+ * A driver built against an older minor keeps working: the core reads a
+ * descriptor member only when the driver's abi_minor and struct_size say it
+ * is there (a 1.2 driver's settings are therefore not checked), and the host
+ * table only grows at its end, so an old driver never sees a member move.
  *
  * Everything here is plain C99 data; JSON crosses the boundary as jansson
  * references (json_t *) with the ownership stated at each member.
@@ -44,8 +58,9 @@
 extern "C" {
 #endif
 
+/** The ABI this header describes.  MAJOR since ABI 1.0; MINOR is 3 since ABI 1.3. */
 #define HOIST_ABI_MAJOR 1
-#define HOIST_ABI_MINOR 2
+#define HOIST_ABI_MINOR 3
 
 /**
  * hoist_status - the result of every operation.
@@ -88,6 +103,7 @@ enum {
  * the driver's lifetime; every operation receives one for that call (it
  * carries the resource name for log lines, the cancellation flag and the
  * deadline).  Pass it back to every host function.  Never free it.
+ * Since: ABI 1.0
  */
 typedef struct hoist_ctx hoist_ctx;
 struct hoist_host;
@@ -134,8 +150,10 @@ typedef struct hoist_resource {
  *           key is configured) and passed back through @recorded under the
  *           key "secrets".
  * @poll_ms: with HOIST_PENDING, when to ask again (a hint; 0 = core default).
- * @status_text: optional short phase for progress ("creating", "provisioning");
- *           a static string or NULL.
+ * @status_text: DEPRECATED since ABI 1.3: call host->progress() instead,
+ *           which copies.  Optional short phase ("creating"); a static
+ *           string or NULL.  The core still reads it when the call reported
+ *           no progress (so 1.0-1.2 drivers keep working).
  *
  * Since: ABI 1.0
  */
@@ -298,6 +316,50 @@ typedef struct hoist_provider_ops {
 } hoist_provider_ops;
 
 /**
+ * hoist_setting - one environment key the driver reads (its settings
+ * schema).  The descriptor's @settings points at an array of them in static
+ * storage, ended by an entry whose @name is NULL.
+ *
+ * Every key of an environment in hoist.yml is either one of hoist's own
+ * (provider, region, protected, cluster, network, timeouts, ingress,
+ * resources, rollout_timeout, storage_class, state) or a setting of the
+ * environment's driver.  When the driver declares a schema, `hoist validate`
+ * and every command that reads hoist.yml report any other key as an error at
+ * its FILE:LINE:COLUMN, with "did you mean" from both sets, and a value of
+ * the wrong type likewise.  A driver without a schema (built against ABI 1.2
+ * or older, or @settings NULL) gets its keys unchecked; `-v` says so.  Keys
+ * close to one of hoist's own are errors whatever the driver.
+ *
+ * @name: the key, e.g. "poll_ms".  "a.b" names key b inside the mapping a
+ *        ("network.cidr"): once a driver declares any "a.*" key, every key
+ *        of that mapping is checked against them (hoist's own `cluster`
+ *        mapping is always checked by hoist).  Declaring "a.b" does not
+ *        declare "a"; declare both when "a" is a driver key.  Key names are
+ *        made of [a-z0-9_.] and each appears once.
+ * @type: HOIST_SETTING_* (what YAML value is accepted; null always is).
+ * @doc:  one line for the user ("polling interval in ms, 1..600000").
+ *
+ * The struct is frozen: a later minor that needs more adds a new descriptor
+ * member, so arrays built with any 1.x header keep their stride.
+ * Since: ABI 1.3
+ */
+typedef struct hoist_setting {
+    const char *name;
+    unsigned type;
+    const char *doc;
+} hoist_setting;
+
+/** Types of hoist_setting.type.  Since: ABI 1.3 */
+enum {
+    HOIST_SETTING_ANY = 0,    /* any value; the driver checks it */
+    HOIST_SETTING_STRING = 1, /* a scalar (numbers and booleans are kept as written) */
+    HOIST_SETTING_INT = 2,    /* an integer */
+    HOIST_SETTING_BOOL = 3,   /* true or false */
+    HOIST_SETTING_MAP = 4,    /* a mapping */
+    HOIST_SETTING_LIST = 5    /* a sequence */
+};
+
+/**
  * init - create the driver's context.
  * @host:     services lent by the core; valid until fini() returns.
  * @ctx:      the driver's lifetime handle for host calls made outside an
@@ -315,7 +377,11 @@ typedef hoist_status (*hoist_init_fn)(const struct hoist_host *host, hoist_ctx *
                                       json_t *settings, void **prov,
                                       const hoist_provider_ops **ops);
 
-/** fini - free the driver context.  Called once, after every operation returned. */
+/**
+ * fini - free the driver context.  Called once, after every operation
+ * returned (also when init succeeded but the core gives up at once).
+ * Since: ABI 1.0
+ */
 typedef void (*hoist_fini_fn)(void *prov);
 
 /**
@@ -326,6 +392,9 @@ typedef void (*hoist_fini_fn)(void *prov);
  * @version, @license, @description: shown by `hoist providers`.
  * @caps:    HOIST_CAP_* bits; static, so `hoist providers` and `hoist validate`
  *           know them without initialising the driver.
+ * @init, @fini: see above.
+ * @settings: (since ABI 1.3, optional) the environment keys the driver
+ *           reads, see hoist_setting; NULL = no schema, keys unchecked.
  * Required: name, version, license, init.  Since: ABI 1.0
  */
 typedef struct hoist_provider_descriptor {
@@ -339,10 +408,18 @@ typedef struct hoist_provider_descriptor {
     unsigned caps;
     hoist_init_fn init;
     hoist_fini_fn fini;
+    const struct hoist_setting *settings; /* Since: ABI 1.3 */
 } hoist_provider_descriptor;
 
+/**
+ * hoist_entry_fn - the type of the one exported symbol,
+ * <name>_LTX_hoist_provider_entry (written by HOIST_PROVIDER_DEFINE): returns
+ * the driver's descriptor, in static storage.  Called before init, maybe
+ * several times; must do nothing else.  Since: ABI 1.0
+ */
 typedef const hoist_provider_descriptor *(*hoist_entry_fn)(void);
 
+/** HOIST_EXPORT - gives the entry symbol default visibility.  Since: ABI 1.0 */
 #if defined(__GNUC__)
 #define HOIST_EXPORT __attribute__((visibility("default")))
 #else
@@ -353,8 +430,11 @@ typedef const hoist_provider_descriptor *(*hoist_entry_fn)(void);
  * HOIST_PROVIDER_DEFINE(name, ...) - define the one exported symbol.
  * The remaining arguments are designated initialisers of the descriptor:
  *   HOIST_PROVIDER_DEFINE(aws, .version = "1.0.0", .license = "MIT",
+ *                         .settings = aws_settings,
  *                         .init = aws_init, .fini = aws_fini)
- * @name must be a C identifier equal to the module's file name.
+ * @name must be a C identifier equal to the module's file name.  It fills
+ * abi_major/abi_minor with the header's, so rebuilding a driver against a
+ * newer SDK declares the newer minor.  Since: ABI 1.0
  */
 #define HOIST_PROVIDER_DEFINE(pname, ...)                                                  \
     HOIST_EXPORT const hoist_provider_descriptor *pname##_LTX_hoist_provider_entry(void);  \

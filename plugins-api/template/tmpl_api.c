@@ -291,7 +291,8 @@ static hoist_status tmpl_answer(tmpl_prov *p, hoist_ctx *ctx, json_t *obj, tmpl_
     /* Not ready: say when to ask again instead of sleeping here; the core
      * polls with backoff and a deadline, and stays cancellable. */
     out->poll_ms = 50;
-    out->status_text = state && strcmp(state, "deleting") == 0 ? "deleting" : "creating";
+    /* The status line; the core copies it, so it may come from @obj. */
+    p->host->progress(ctx, "%s", state ? state : "creating");
     return HOIST_PENDING;
 }
 
@@ -349,7 +350,7 @@ hoist_status tmpl_destroy(tmpl_prov *p, hoist_ctx *ctx, const char *kind, const 
         return HOIST_OK;
     if (st == HOIST_OK) {
         out->poll_ms = 50;
-        out->status_text = "deleting";
+        p->host->progress(ctx, "deleting");
         return HOIST_PENDING;
     }
     return st;

@@ -113,7 +113,17 @@ static void tmpl_fini(void *prov)
     free(p);
 }
 
+/* The keys above, declared (ABI 1.3) so hoist reports a misspelt one with
+ * "did you mean" at its line in hoist.yml.  Keep it in step with init. */
+static const hoist_setting tmpl_settings[] = {
+    {.name = "dir", .type = HOIST_SETTING_STRING, .doc = "the cloud directory (default: host->state_dir())"},
+    {.name = "pending_polls", .type = HOIST_SETTING_INT, .doc = "polls a create or delete stays PENDING (default 1)"},
+    {.name = "fail", .type = HOIST_SETTING_MAP, .doc = "{\"kind/name\": auth|quota|invalid|conflict|transient}"},
+    {.name = "conformance_fail", .type = HOIST_SETTING_MAP, .doc = "the same, set by hoist-conformance"},
+    {.name = NULL},
+};
+
 HOIST_PROVIDER_DEFINE(example, .version = "0.1.0", .license = "MIT",
                       .description = "example driver: a cloud in a directory (template)",
                       .caps = HOIST_CAP_DB_POSTGRESQL | HOIST_CAP_DB_MYSQL | HOIST_CAP_DB_REDIS,
-                      .init = tmpl_init, .fini = tmpl_fini)
+                      .settings = tmpl_settings, .init = tmpl_init, .fini = tmpl_fini)

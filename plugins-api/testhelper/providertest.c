@@ -21,6 +21,7 @@ struct hoist_ctx {
     hpt_host *h;
     hoist_status status;
     char *err;
+    char *progress; /* host->progress's last line */
     volatile int cancelled;
 };
 
@@ -76,6 +77,19 @@ static const char *hpt_state(hoist_ctx *ctx)
     return ctx->h->dir;
 }
 
+static void hpt_progress(hoist_ctx *ctx, const char *fmt, ...)
+{
+    /* Copied, as the core does: the driver may pass a buffer it frees next. */
+    char *line = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&line, fmt, ap) < 0)
+        line = NULL;
+    va_end(ap);
+    free(ctx->progress);
+    ctx->progress = line;
+}
+
 static hoist_status hpt_random_secret(hoist_ctx *ctx, char *buf, size_t len)
 {
     static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -102,6 +116,7 @@ static const hoist_host hpt_table = {
     .cancelled = hpt_cancelled,
     .state_dir = hpt_state,
     .random_secret = hpt_random_secret,
+    .progress = hpt_progress,
 };
 
 hpt_host *hpt_host_new(void)
@@ -161,14 +176,21 @@ hoist_ctx *hpt_ctx_new(hpt_host *h)
 
 void hpt_ctx_free(hoist_ctx *ctx)
 {
-    if (ctx)
+    if (ctx) {
         free(ctx->err);
+        free(ctx->progress);
+    }
     free(ctx);
 }
 
 const char *hpt_ctx_error(const hoist_ctx *ctx)
 {
     return ctx->err;
+}
+
+const char *hpt_ctx_progress(const hoist_ctx *ctx)
+{
+    return ctx->progress;
 }
 
 hoist_status hpt_ctx_status(const hoist_ctx *ctx)

@@ -134,9 +134,9 @@ static hoist_status cl_phase(aws_prov *p, hoist_ctx *ctx, const char *what, cons
                              "%s is %s: see the EKS console for its health issues, then run "
                              "`hoist destroy` and deploy again", what, status);
     out->poll_ms = aws_poll_ms(p, 5000);
-    out->status_text = strcmp(status, "DELETING") == 0 ? "waiting for a deletion to finish"
-                       : strcmp(status, "UPDATING") == 0 ? "updating"
-                                                          : "creating";
+    p->host->progress(ctx, "%s", strcmp(status, "DELETING") == 0   ? "waiting for a deletion to finish"
+                                 : strcmp(status, "UPDATING") == 0 ? "updating"
+                                                                   : "creating");
     return HOIST_PENDING;
 }
 
@@ -347,13 +347,13 @@ static hoist_status cl_destroy(void *prov, hoist_ctx *ctx, const hoist_resource 
     hoist_status st = eks_delete(p, ctx, ngpath, "nodegroup.status", &gone);
     if (st == HOIST_OK && !gone) {
         st = HOIST_PENDING;
-        out->status_text = "deleting the node group";
+        p->host->progress(ctx, "deleting the node group");
     }
     if (st == HOIST_OK) {
         st = eks_delete(p, ctx, path, "cluster.status", &gone);
         if (st == HOIST_OK && !gone) {
             st = HOIST_PENDING;
-            out->status_text = "deleting the cluster";
+            p->host->progress(ctx, "deleting the cluster");
         }
     }
     if (st == HOIST_OK)

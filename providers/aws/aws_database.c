@@ -293,7 +293,7 @@ static hoist_status db_ensure(void *prov, hoist_ctx *ctx, const hoist_resource *
         out->secrets = json_pack("{s:s}", "password", fresh);
         out->outputs = json_pack("{s:s}", "id", d.id);
         out->poll_ms = 1;
-        out->status_text = "password generated";
+        p->host->progress(ctx, "password generated");
         st = HOIST_PENDING;
         goto cleanup;
     }
@@ -341,14 +341,14 @@ static hoist_status db_ensure(void *prov, hoist_ctx *ctx, const hoist_resource *
         st = db_action(&d, "StartDBInstance", NULL, NULL); /* ensure resumes a paused database */
         if (st == HOIST_OK)
             st = HOIST_PENDING;
-        out->status_text = "starting";
+        p->host->progress(ctx, "starting");
     } else if (status && (strcmp(status, "failed") == 0 || strncmp(status, "incompatible", 12) == 0 ||
                           strcmp(status, "storage-full") == 0)) {
         st = p->host->fail(ctx, HOIST_E_CONFLICT, "RDS instance %s is %s: see its events in the "
                            "RDS console", d.id, status);
     } else {
         st = HOIST_PENDING;
-        out->status_text = status && strcmp(status, "creating") == 0 ? "creating" : "converging";
+        p->host->progress(ctx, "%s", status && strcmp(status, "creating") == 0 ? "creating" : "converging");
     }
     if (st == HOIST_PENDING) {
         out->poll_ms = aws_poll_ms(p, 5000);
@@ -398,7 +398,7 @@ static hoist_status db_observe_step(db *d, const hoist_xml_node *inst, const cha
     out->outputs = db_outputs(d, inst);
     if (strcmp(status, "available") == 0)
         return HOIST_OK;
-    out->status_text = "not available";
+    d->p->host->progress(d->ctx, "not available");
     return HOIST_PENDING;
 }
 
@@ -413,7 +413,7 @@ static hoist_status db_pause_step(db *d, const hoist_xml_node *inst, const char 
     if (st == HOIST_OK && strcmp(status, "stopped") != 0) {
         st = HOIST_PENDING;
         out->poll_ms = aws_poll_ms(d->p, 5000);
-        out->status_text = "stopping";
+        d->p->host->progress(d->ctx, "stopping");
     }
     return st;
 }
@@ -441,7 +441,7 @@ static hoist_status db_destroy_step(db *d, const hoist_xml_node *inst, const cha
         if (st == HOIST_OK) {
             st = HOIST_PENDING;
             out->poll_ms = aws_poll_ms(d->p, 5000);
-            out->status_text = "deleting";
+            d->p->host->progress(d->ctx, "deleting");
         }
         return st;
     }

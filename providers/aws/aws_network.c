@@ -578,7 +578,7 @@ static hoist_status net_destroy(void *prov, hoist_ctx *ctx, const hoist_resource
     net_clear(&n);
     if (st == HOIST_OK && busy) {
         out->poll_ms = aws_poll_ms(n.p, 2000);
-        out->status_text = "waiting for dependents to go";
+        n.p->host->progress(n.ctx, "waiting for dependents to go");
         return HOIST_PENDING;
     }
     return st;

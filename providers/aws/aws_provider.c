@@ -86,8 +86,23 @@ static hoist_status aws_init(const hoist_host *host, hoist_ctx *ctx, json_t *set
     return HOIST_OK;
 }
 
+/* The environment keys this driver reads (ABI 1.3 settings schema; hoist.yml(5)). */
+static const hoist_setting aws_settings[] = {
+    {.name = "access_key_id", .type = HOIST_SETTING_STRING, .doc = "access key id (else AWS_ACCESS_KEY_ID, then the profile)"},
+    {.name = "secret_access_key", .type = HOIST_SETTING_STRING, .doc = "secret access key, with access_key_id"},
+    {.name = "session_token", .type = HOIST_SETTING_STRING, .doc = "session token of temporary credentials"},
+    {.name = "profile", .type = HOIST_SETTING_STRING, .doc = "profile in ~/.aws/credentials and ~/.aws/config"},
+    {.name = "endpoint", .type = HOIST_SETTING_STRING, .doc = "one URL for every AWS service (e.g. a simulator)"},
+    {.name = "endpoints", .type = HOIST_SETTING_MAP, .doc = "service -> URL (ec2, iam, sts, rds, eks, ecr); wins over endpoint"},
+    {.name = "registry", .type = HOIST_SETTING_MAP, .doc = "ECR settings"},
+    {.name = "registry.keep_images", .type = HOIST_SETTING_INT, .doc = "images each repository keeps, 1..1000 (default 30)"},
+    {.name = "poll_ms", .type = HOIST_SETTING_INT, .doc = "polling interval while AWS works, 1..600000 ms"},
+    {.name = "network.cidr", .type = HOIST_SETTING_STRING, .doc = "the VPC block, a /16 (default 10.0.0.0/16)"},
+    {.name = NULL},
+};
+
 HOIST_PROVIDER_DEFINE(aws, .version = "1.0.0", .license = "MIT",
                       .description = "Amazon Web Services: VPC, EKS, ECR, RDS (PostgreSQL, MySQL)",
                       .caps = HOIST_CAP_PAUSE_DATABASE | HOIST_CAP_AUTOSCALE |
                               HOIST_CAP_PRIVATE_DB | HOIST_CAP_DB_POSTGRESQL | HOIST_CAP_DB_MYSQL,
-                      .init = aws_init, .fini = aws_fini)
+                      .settings = aws_settings, .init = aws_init, .fini = aws_fini)

@@ -81,8 +81,9 @@ int64_t do_parse_time(const char *s);
 /* strdup that aborts on OOM (drivers do not link libhoist's hoist_xstrdup). */
 char *do_strdup(const char *s);
 char *do_printf(const char *fmt, ...) HOIST_PRINTF(1, 2);
-/* Set out->poll_ms/status_text for a PENDING answer; returns HOIST_PENDING. */
-hoist_status do_pending(do_prov *p, hoist_result *out, const char *phase);
+/* Set out->poll_ms and report @phase (copied by host->progress) for a PENDING
+ * answer; returns HOIST_PENDING. */
+hoist_status do_pending(do_prov *p, hoist_ctx *ctx, hoist_result *out, const char *phase);
 
 /* ---- cross-area lookups ---- */
 

@@ -225,39 +225,11 @@ int64_t do_parse_time(const char *s)
     return (int64_t)timegm(&tm);
 }
 
-/*
- * hoist_result.status_text must outlive the call (provider.h: a static
- * string), but a cloud's status word lives in an answer freed before the
- * operation returns.  Statuses are a small fixed vocabulary, so keep one
- * copy of each for the life of the module (a longer or 65th one reads
- * "in progress").
- */
-static const char *do_phase_static(const char *phase)
-{
-    /* In static storage, not on the heap: the module is unloaded at exit. */
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    static char seen[64][40];
-    static size_t n;
-    if (!phase)
-        return NULL;
-    const char *found = "in progress";
-    pthread_mutex_lock(&mu);
-    size_t i;
-    for (i = 0; i < n && strcmp(seen[i], phase) != 0; i++)
-        ;
-    if (i < n) {
-        found = seen[i];
-    } else if (n < sizeof seen / sizeof seen[0] && strlen(phase) < sizeof seen[0]) {
-        strcpy(seen[n], phase);
-        found = seen[n++];
-    }
-    pthread_mutex_unlock(&mu);
-    return found;
-}
-
-hoist_status do_pending(do_prov *p, hoist_result *out, const char *phase)
+hoist_status do_pending(do_prov *p, hoist_ctx *ctx, hoist_result *out, const char *phase)
 {
     out->poll_ms = p->poll_ms;
-    out->status_text = do_phase_static(phase);
+    /* The core copies (ABI 1.3): @phase may live in an answer freed next. */
+    if (phase && HOIST_HOST_HAS(p->host, progress))
+        p->host->progress(ctx, "%s", phase);
     return HOIST_PENDING;
 }

@@ -288,14 +288,14 @@ static hoist_status do_cluster_ensure(void *vp, hoist_ctx *ctx, const hoist_reso
         goto cleanup;
     }
     if (strcmp(state, "running") != 0) {
-        st = do_pending(p, out, state[0] ? state : "provisioning");
+        st = do_pending(p, ctx, out, state[0] ? state : "provisioning");
         goto cleanup;
     }
     st = do_pool_converge(p, ctx, r, c, &changed);
     if (st != HOIST_OK)
         goto cleanup;
     if (changed) {
-        st = do_pending(p, out, "resizing");
+        st = do_pending(p, ctx, out, "resizing");
         goto cleanup;
     }
     const char *id = json_string_value(json_object_get(c, "id"));
@@ -327,7 +327,7 @@ static hoist_status do_cluster_observe(void *vp, hoist_ctx *ctx, const hoist_res
     if (st == HOIST_OK) {
         out->outputs = do_cluster_outputs(c);
         if (strcmp(do_state(c), "running") != 0)
-            st = do_pending(vp, out, do_state(c));
+            st = do_pending(vp, ctx, out, do_state(c));
     }
     json_decref(c);
     return st;
@@ -355,7 +355,7 @@ static hoist_status do_cluster_destroy(void *vp, hoist_ctx *ctx, const hoist_res
         if (st != HOIST_OK)
             goto cleanup;
     }
-    st = do_pending(p, out, "deleting");
+    st = do_pending(p, ctx, out, "deleting");
 cleanup:
     json_decref(c);
     return st;

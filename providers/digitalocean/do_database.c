@@ -259,7 +259,7 @@ static hoist_status do_database_ensure(void *vp, hoist_ctx *ctx, const hoist_res
     }
     if (strcmp(status, "online") != 0) {
         out->outputs = do_db_outputs(r, d, user, db);
-        st = do_pending(p, out, status[0] ? status : "creating");
+        st = do_pending(p, ctx, out, status[0] ? status : "creating");
         goto cleanup;
     }
     if (do_has_members(engine)) {
@@ -308,7 +308,7 @@ static hoist_status do_database_observe(void *vp, hoist_ctx *ctx, const hoist_re
         out->outputs = do_db_outputs(r, d, user, db);
         const char *s = json_string_value(json_object_get(d, "status")) ?: "";
         if (strcmp(s, "online") != 0)
-            st = do_pending(vp, out, s);
+            st = do_pending(vp, ctx, out, s);
     }
     json_decref(d);
     free(user);
@@ -340,7 +340,7 @@ static hoist_status do_database_destroy(void *vp, hoist_ctx *ctx, const hoist_re
         nr.recorded = NULL;
         st = do_db_find(p, ctx, &nr, &again);
         if (st == HOIST_OK && again)
-            st = do_pending(p, out, "deleting");
+            st = do_pending(p, ctx, out, "deleting");
         json_decref(again);
     }
 cleanup:

@@ -206,14 +206,14 @@ static hoist_status do_network_destroy(void *vp, hoist_ctx *ctx, const hoist_res
         st = HOIST_OK;
     else if (st == HOIST_E_CONFLICT) {
         /* members (a cluster being deleted) are still in it: wait for them */
-        st = do_pending(p, out, "waiting for members to leave");
+        st = do_pending(p, ctx, out, "waiting for members to leave");
     } else if (st == HOIST_OK) {
         json_t *gone = NULL;
         hoist_resource again = *r;
         again.recorded = NULL;
         st = do_vpc_find(p, ctx, &again, &gone, NULL);
         if (st == HOIST_OK && gone)
-            st = do_pending(p, out, "deleting");
+            st = do_pending(p, ctx, out, "deleting");
         json_decref(gone);
     }
 cleanup:

@@ -143,8 +143,25 @@ cleanup:
     return st;
 }
 
+/* The environment keys this driver reads (ABI 1.3 settings schema; hoist.yml(5)). */
+static const hoist_setting do_settings[] = {
+    {.name = "token", .type = HOIST_SETTING_STRING, .doc = "API token (else DIGITALOCEAN_TOKEN)"},
+    {.name = "endpoint", .type = HOIST_SETTING_STRING, .doc = "API base URL (else DIGITALOCEAN_API_URL)"},
+    {.name = "api_url", .type = HOIST_SETTING_STRING, .doc = "the same as endpoint"},
+    {.name = "ip_range", .type = HOIST_SETTING_STRING, .doc = "the VPC block (default: a free /20 in 10.100.0.0-10.199.255.255)"},
+    {.name = "network.ip_range", .type = HOIST_SETTING_STRING, .doc = "the same as ip_range"},
+    {.name = "registry", .type = HOIST_SETTING_STRING, .doc = "the registry name (default: the account's, else the project)"},
+    {.name = "registry_tier", .type = HOIST_SETTING_STRING, .doc = "starter, basic (default) or professional"},
+    {.name = "registry_region", .type = HOIST_SETTING_STRING, .doc = "where the registry is created (default: nearest)"},
+    {.name = "registry_credentials_ttl", .type = HOIST_SETTING_INT, .doc = "registry login lifetime, 60..31536000 s"},
+    {.name = "kube_credentials_ttl", .type = HOIST_SETTING_INT, .doc = "cluster credential lifetime, 600..604800 s"},
+    {.name = "database_nodes", .type = HOIST_SETTING_INT, .doc = "nodes per database cluster, 1..3"},
+    {.name = "poll_ms", .type = HOIST_SETTING_INT, .doc = "polling interval, 1..600000 ms (default 10000)"},
+    {.name = NULL},
+};
+
 HOIST_PROVIDER_DEFINE(digitalocean, .version = "1.0.0", .license = "MIT",
                       .description = "DigitalOcean: VPC, DOKS, Container Registry, managed databases",
                       .caps = HOIST_CAP_AUTOSCALE | HOIST_CAP_PRIVATE_DB | HOIST_CAP_DB_POSTGRESQL |
                               HOIST_CAP_DB_MYSQL | HOIST_CAP_DB_REDIS | HOIST_CAP_DB_MONGODB,
-                      .init = do_init, .fini = do_fini)
+                      .settings = do_settings, .init = do_init, .fini = do_fini)

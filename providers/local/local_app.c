@@ -619,7 +619,7 @@ static hoist_status local_app_wait(local_prov *p, hoist_ctx *ctx, local_app *a, 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         if (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 - t0 > wait_ms) {
             out->poll_ms = 2000;
-            out->status_text = "starting";
+            p->host->progress(ctx, "starting");
             return HOIST_PENDING;
         }
         struct timespec nap = {0, 200000000L};
@@ -717,7 +717,8 @@ static hoist_status local_app_observe(void *vp, hoist_ctx *ctx, const hoist_reso
     local_app_result(p, &a, state, out);
     if (healthy != a.instances) {
         st = HOIST_PENDING;
-        out->status_text = running ? "starting" : "stopped";
+        p->host->progress(ctx, "%s: %d of %d instances healthy", running ? "starting" : "stopped",
+                          healthy, a.instances);
     }
 cleanup:
     local_app_free(&a);

@@ -886,7 +886,7 @@ static hoist_status local_database_observe(void *vp, hoist_ctx *ctx, const hoist
     local_db_result(&db, pid, pid > 0 ? "running" : "stopped", out);
     if (pid <= 0) {
         st = HOIST_PENDING;
-        out->status_text = "stopped";
+        p->host->progress(ctx, "stopped");
     }
 cleanup:
     local_db_free(&db);

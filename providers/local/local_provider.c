@@ -57,9 +57,13 @@ static void local_fini(void *vp)
     free(p);
 }
 
+/* It reads no settings: an empty schema (ABI 1.3) makes every key of a
+ * local environment that is not hoist's own an error. */
+static const hoist_setting local_settings[] = {{.name = NULL}};
+
 HOIST_PROVIDER_DEFINE(local, .version = "1.0.0", .license = "MIT",
                       .description = "this machine: real database servers on 127.0.0.1, apps "
                                      "as supervised processes",
                       .caps = HOIST_CAP_LOCAL_RUNTIME | HOIST_CAP_PAUSE_DATABASE |
                               HOIST_CAP_DB_POSTGRESQL | HOIST_CAP_DB_MYSQL | HOIST_CAP_DB_REDIS,
-                      .init = local_init, .fini = local_fini)
+                      .settings = local_settings, .init = local_init, .fini = local_fini)

@@ -191,7 +191,14 @@ static hoist_status null_ensure_kind(const char *kind, void *vp, hoist_ctx *ctx,
         null_write(path, obj);
         st = HOIST_PENDING;
         out->poll_ms = 10;
-        out->status_text = "creating";
+#if HOIST_ABI_MINOR >= 3
+        /* From the stack, to prove the core copies (ABI 1.3). */
+        char line[64];
+        snprintf(line, sizeof line, "creating (%lld more polls)", (long long)polls - 1);
+        p->host->progress(ctx, "%s", line);
+#else
+        out->status_text = "creating"; /* built against an older SDK (tests/abi) */
+#endif
     }
     out->outputs = json_pack("{s:O,s:s}", "id", json_object_get(obj, "id"), "kind", kind);
     if (strcmp(kind, "app") == 0 && json_is_true(json_object_get(r->spec, "public")))
@@ -455,10 +462,30 @@ static void null_fini(void *vp)
     free(p);
 }
 
+#if HOIST_ABI_MINOR >= 3
+/* Settings schema (ABI 1.3): the keys above, for `hoist validate`. */
+static const hoist_setting null_settings[] = {
+    {.name = "dir", .type = HOIST_SETTING_STRING, .doc = "the cloud directory (default: host->state_dir())"},
+    {.name = "latency_ms", .type = HOIST_SETTING_INT, .doc = "delay of every call in ms"},
+    {.name = "latency", .type = HOIST_SETTING_MAP, .doc = "{\"kind/name\": ms} per-resource delay"},
+    {.name = "polls", .type = HOIST_SETTING_INT, .doc = "ensure calls answering PENDING before READY"},
+    {.name = "fail", .type = HOIST_SETTING_MAP, .doc = "{\"kind/name\": quota|invalid|auth|transient} injected failures"},
+    {.name = "offer", .type = HOIST_SETTING_LIST, .doc = "which ops tables to offer (default: all)"},
+    {.name = "registry", .type = HOIST_SETTING_MAP, .doc = "{endpoint, username, password} handed out by the registry op"},
+    {.name = "cluster_credentials", .type = HOIST_SETTING_MAP, .doc = "{endpoint, token, ca_pem} handed out by the cluster op"},
+    {.name = NULL},
+};
+
+#define NULL_SETTINGS .settings = null_settings,
+#else
+#define NULL_SETTINGS /* built against an older SDK (tests/abi): no schema */
+#endif
+
 HOIST_PROVIDER_DEFINE(null, .version = "1.0.0", .license = "MIT",
                       .description = "test driver: a cloud in a directory",
                       .caps = HOIST_CAP_LOCAL_RUNTIME | HOIST_CAP_PAUSE_DATABASE |
                               HOIST_CAP_DB_POSTGRESQL | HOIST_CAP_DB_MYSQL | HOIST_CAP_DB_REDIS |
                               HOIST_CAP_DB_MONGODB,
+                      NULL_SETTINGS
                       .init = null_init,
                       .fini = null_fini)

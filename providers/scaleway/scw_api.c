@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include <string.h>
 
 void *scw_xmalloc(size_t n)
@@ -301,40 +300,12 @@ json_t *scw_need(const hoist_resource *r, const char *kind, const char *name)
     return json_object_get(json_object_get(r->needs, kind), name);
 }
 
-/*
- * hoist_result.status_text must outlive the call (provider.h: a static
- * string), but a cloud's status word lives in an answer freed before the
- * operation returns.  Statuses are a small fixed vocabulary, so keep one
- * copy of each for the life of the module (a longer or 65th one reads
- * "in progress").
- */
-static const char *scw_phase_static(const char *phase)
-{
-    /* In static storage, not on the heap: the module is unloaded at exit. */
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    static char seen[64][40];
-    static size_t n;
-    if (!phase)
-        return NULL;
-    const char *found = "in progress";
-    pthread_mutex_lock(&mu);
-    size_t i;
-    for (i = 0; i < n && strcmp(seen[i], phase) != 0; i++)
-        ;
-    if (i < n) {
-        found = seen[i];
-    } else if (n < sizeof seen / sizeof seen[0] && strlen(phase) < sizeof seen[0]) {
-        strcpy(seen[n], phase);
-        found = seen[n++];
-    }
-    pthread_mutex_unlock(&mu);
-    return found;
-}
-
-hoist_status scw_pending(scw_prov *p, hoist_result *out, const char *phase)
+hoist_status scw_pending(scw_prov *p, hoist_ctx *ctx, hoist_result *out, const char *phase)
 {
     out->poll_ms = p->poll_ms;
-    out->status_text = scw_phase_static(phase);
+    /* The core copies (ABI 1.3): @phase may live in an answer freed next. */
+    if (phase && HOIST_HOST_HAS(p->host, progress))
+        p->host->progress(ctx, "%s", phase);
     return HOIST_PENDING;
 }
 
@@ -373,5 +344,5 @@ hoist_status scw_delete(scw_prov *p, hoist_ctx *ctx, const char *path, json_t *o
        or without it), never by a recorded id that would answer 404. */
     json_decref(out->outputs);
     out->outputs = json_pack("{s:b}", "deleting", 1);
-    return scw_pending(p, out, phase);
+    return scw_pending(p, ctx, out, phase);
 }

@@ -114,8 +114,9 @@ const char *scw_region(scw_prov *p, const hoist_resource *r);
 /* The outputs of the resource this one needs: needs[kind][name] (borrowed or NULL). */
 json_t *scw_need(const hoist_resource *r, const char *kind, const char *name);
 
-/* Set @out to PENDING with the driver's poll hint and @phase. */
-hoist_status scw_pending(scw_prov *p, hoist_result *out, const char *phase);
+/* Set @out to PENDING with the driver's poll hint; report @phase through
+ * host->progress (which copies it). */
+hoist_status scw_pending(scw_prov *p, hoist_ctx *ctx, hoist_result *out, const char *phase);
 
 
 /* Driver ops, one file per kind. */

@@ -216,7 +216,7 @@ static hoist_status scw_cluster_ensure(void *prov, hoist_ctx *ctx, const hoist_r
     if (cs && strcmp(cs, "ready") != 0 && strcmp(cs, "pool_required") != 0) {
         if (!strcmp(cs, "creating") || !strcmp(cs, "updating") || !strcmp(cs, "deleting") ||
             !strcmp(cs, "unknown")) {
-            st = scw_pending(p, out, !strcmp(cs, "deleting") ? "waiting for a previous cluster "
+            st = scw_pending(p, ctx, out, !strcmp(cs, "deleting") ? "waiting for a previous cluster "
                                                                "to finish deleting"
                                                              : "provisioning the cluster");
             goto cleanup;
@@ -239,7 +239,7 @@ static hoist_status scw_cluster_ensure(void *prov, hoist_ctx *ctx, const hoist_r
         body = scw_pool_body(r, &w);
         if ((st = scw_call(p, ctx, "POST", path, body, 0, &ans)) != HOIST_OK)
             goto cleanup;
-        st = scw_pending(p, out, "creating the node pool");
+        st = scw_pending(p, ctx, out, "creating the node pool");
         goto cleanup;
     }
     json_decref(out->outputs);
@@ -253,7 +253,7 @@ static hoist_status scw_cluster_ensure(void *prov, hoist_ctx *ctx, const hoist_r
         if ((st = scw_call(p, ctx, "PATCH", path, body, SCW_IDEMPOTENT, &ans)) != HOIST_OK)
             goto cleanup;
         p->host->log(ctx, HOIST_LOG_INFO, "node pool resized: min %lld, max %lld", w.min, w.max);
-        st = scw_pending(p, out, "resizing the node pool");
+        st = scw_pending(p, ctx, out, "resizing the node pool");
         goto cleanup;
     }
     if (strcmp(w.node_type, scw_str(pool, "node_type") ? scw_str(pool, "node_type") : "") != 0)
@@ -268,11 +268,11 @@ static hoist_status scw_cluster_ensure(void *prov, hoist_ctx *ctx, const hoist_r
                                ps);
             goto cleanup;
         }
-        st = scw_pending(p, out, "waiting for the node pool");
+        st = scw_pending(p, ctx, out, "waiting for the node pool");
         goto cleanup;
     }
     if (!cs || strcmp(cs, "ready") != 0) {
-        st = scw_pending(p, out, "waiting for the cluster");
+        st = scw_pending(p, ctx, out, "waiting for the cluster");
         goto cleanup;
     }
     st = HOIST_OK;
@@ -304,7 +304,7 @@ static hoist_status scw_cluster_observe(void *prov, hoist_ctx *ctx, const hoist_
     scw_cluster_outputs(p, r, cl, pool, out);
     if (!pool || strcmp(scw_str(cl, "status") ? scw_str(cl, "status") : "", "ready") != 0 ||
         strcmp(scw_str(pool, "status") ? scw_str(pool, "status") : "", "ready") != 0)
-        st = scw_pending(p, out, !pool ? "no node pool" : "not ready");
+        st = scw_pending(p, ctx, out, !pool ? "no node pool" : "not ready");
 cleanup:
     json_decref(cl);
     json_decref(pool);

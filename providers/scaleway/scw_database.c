@@ -172,7 +172,7 @@ static hoist_status scw_db_status(scw_prov *p, hoist_ctx *ctx, json_t *inst, hoi
         return HOIST_OK;
     for (const char *const *b = busy; s && *b; b++)
         if (!strcmp(s, *b))
-            return scw_pending(p, out, s);
+            return scw_pending(p, ctx, out, s);
     return p->host->fail(ctx, HOIST_E_CONFLICT, "database instance %s is %s",
                          scw_str(inst, "id"), s ? s : "(no status)");
 }
@@ -294,7 +294,7 @@ static hoist_status scw_db_ensure(void *prov, hoist_ctx *ctx, const hoist_resour
             goto cleanup;
         /* recorded before use: see the top of this file */
         out->outputs = json_pack("{s:s}", "phase", "credentials generated");
-        st = scw_pending(p, out, "generating credentials");
+        st = scw_pending(p, ctx, out, "generating credentials");
         out->poll_ms = 1;
         goto cleanup;
     }

@@ -95,8 +95,21 @@ cleanup:
     return st;
 }
 
+/* The environment keys this driver reads (ABI 1.3 settings schema; hoist.yml(5)). */
+static const hoist_setting scw_settings[] = {
+    {.name = "access_key", .type = HOIST_SETTING_STRING, .doc = "access key (else SCW_ACCESS_KEY, then the profile)"},
+    {.name = "secret_key", .type = HOIST_SETTING_STRING, .doc = "secret key (else SCW_SECRET_KEY, then the profile)"},
+    {.name = "project_id", .type = HOIST_SETTING_STRING, .doc = "project id (else SCW_DEFAULT_PROJECT_ID, then the profile)"},
+    {.name = "zone", .type = HOIST_SETTING_STRING, .doc = "a zone of the region, e.g. fr-par-2"},
+    {.name = "profile", .type = HOIST_SETTING_STRING, .doc = "profile in ~/.config/scw/config.yaml"},
+    {.name = "endpoint", .type = HOIST_SETTING_STRING, .doc = "API base URL (else SCW_API_URL, then the profile)"},
+    {.name = "poll_ms", .type = HOIST_SETTING_INT, .doc = "polling hint in ms (default 5000)"},
+    {.name = "network.subnet", .type = HOIST_SETTING_STRING, .doc = "the private network block (default: Scaleway's choice)"},
+    {.name = NULL},
+};
+
 HOIST_PROVIDER_DEFINE(scaleway, .version = "0.1.0", .license = "MIT",
                       .description = "Scaleway: VPC, Kapsule, Container Registry, Managed Databases",
                       .caps = HOIST_CAP_AUTOSCALE | HOIST_CAP_PRIVATE_DB | HOIST_CAP_DB_POSTGRESQL |
                               HOIST_CAP_DB_MYSQL,
-                      .init = scw_init, .fini = scw_fini)
+                      .settings = scw_settings, .init = scw_init, .fini = scw_fini)

@@ -55,7 +55,7 @@ static hoist_status scw_ns_status(scw_prov *p, hoist_ctx *ctx, json_t *ns, hoist
     if (s && !strcmp(s, "ready"))
         return HOIST_OK;
     if (!s || !strcmp(s, "deleting") || !strcmp(s, "unknown"))
-        return scw_pending(p, out, s ? "waiting for a previous namespace to go" : "provisioning");
+        return scw_pending(p, ctx, out, s ? "waiting for a previous namespace to go" : "provisioning");
     return p->host->fail(ctx, HOIST_E_CONFLICT, "registry namespace %s is %s: %s",
                          scw_str(ns, "name"), s,
                          scw_str(ns, "status_message") ? scw_str(ns, "status_message") : "");

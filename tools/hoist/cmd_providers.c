@@ -9,7 +9,10 @@
 
 typedef struct exists_arg {
     hoist_loader *l;
-    const char *env; /* only this environment's driver must exist; NULL: all */
+    const char *env;      /* only this environment's driver must exist; NULL: all */
+    hoist_driver **open;  /* drivers opened for their settings schema, closed after the load */
+    size_t n_open;
+    char *why;            /* the last "not checked" reason handed out */
 } exists_arg;
 
 static int exists_cb(const char *env, const char *provider, void *arg)
@@ -20,11 +23,52 @@ static int exists_cb(const char *env, const char *provider, void *arg)
     return hoist_loader_exists(a->l, provider);
 }
 
+/* The schema of @provider's driver, opened (not initialised) for it. */
+static const hoist_setting *settings_cb(const char *env, const char *provider, void *arg,
+                                        const char **why)
+{
+    exists_arg *a = arg;
+    if (a->env && strcmp(a->env, env) != 0)
+        return NULL; /* not this command's environment: its driver is not loaded */
+    hoist_driver *d = NULL;
+    for (size_t i = 0; i < a->n_open && !d; i++)
+        if (!strcmp(a->open[i]->name, provider))
+            d = a->open[i];
+    free(a->why);
+    a->why = NULL;
+    if (!d) {
+        char *err = NULL;
+        if (hoist_loader_open(a->l, provider, &d, &err) != HOIST_OK) {
+            /* Reported where the driver is used (or by exists_cb). */
+            a->why = hoist_xasprintf("driver '%s' not loaded", provider);
+            free(err);
+            *why = a->why;
+            return NULL;
+        }
+        a->open = hoist_xrealloc(a->open, (a->n_open + 1) * sizeof *a->open);
+        a->open[a->n_open++] = d;
+    }
+    const hoist_setting *s = hoist_descriptor_settings(d->desc);
+    if (!s) {
+        a->why = hoist_xasprintf("driver '%s' was built against provider ABI %u.%u, which has "
+                                 "no settings schema",
+                                 provider, d->desc->abi_major, d->desc->abi_minor);
+        *why = a->why;
+    }
+    return s;
+}
+
 hoist_config *cli_load_config(cli_opts *o, hoist_loader *l)
 {
     hoist_diags d = {0};
     exists_arg a = {.l = l, .env = o->env};
-    hoist_config *cfg = hoist_config_load(o->file, l ? exists_cb : NULL, &a, &d);
+    hoist_config_hooks h = {.exists = l ? exists_cb : NULL, .settings = l ? settings_cb : NULL,
+                            .arg = &a};
+    hoist_config *cfg = hoist_config_load_hooks(o->file, &h, &d);
+    for (size_t i = 0; i < a.n_open; i++)
+        hoist_driver_free(a.open[i]);
+    free(a.open);
+    free(a.why);
     hoist_diags_print(&d, stderr);
     if (!cfg && d.n)
         fprintf(stderr, "hoist: %s: %zu error%s; nothing was changed\n", o->file, d.n,

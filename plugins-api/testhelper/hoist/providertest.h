@@ -28,8 +28,8 @@ hpt_host *hpt_host_new(void);
 void hpt_host_free(hpt_host *h);
 
 /* The table to pass to init (borrowed, valid until hpt_host_free).  It
- * fills the ABI 1.0 members; later members are NULL, so drivers take
- * their HOIST_HOST_HAS() fallbacks. */
+ * fills the ABI 1.0 members and progress (1.3); the others are NULL, so
+ * drivers take their HOIST_HOST_HAS() fallbacks. */
 const hoist_host *hpt_host_table(hpt_host *h);
 /* The directory host->state_dir() returns (borrowed). */
 const char *hpt_state_dir(hpt_host *h);
@@ -40,6 +40,8 @@ void hpt_ctx_free(hoist_ctx *ctx);
 /* The first fail() reported in @ctx (borrowed) and its status; NULL/HOIST_OK if none. */
 const char *hpt_ctx_error(const hoist_ctx *ctx);
 hoist_status hpt_ctx_status(const hoist_ctx *ctx);
+/* The last line given to host->progress in @ctx (borrowed), or NULL. */
+const char *hpt_ctx_progress(const hoist_ctx *ctx);
 /* From now on host->cancelled(@ctx) is true. */
 void hpt_ctx_cancel(hoist_ctx *ctx);
 
