@@ -867,8 +867,10 @@ static int check_setting_type(cfg_ctx *c, const ynode *v, const hoist_setting *s
  * itself, "network" for its `network` mapping) against @schema, the
  * driver's; at the top level, hoist's own keys are known too.  Unknown keys
  * get "did you mean" over both.  Mappings with declared sub-keys recurse.
+ * @obj is @map as JSON: a scalar declared a string is set as the text
+ * written (`token: 0123` stays "0123", as cluster.version does).
  */
-static void check_settings(cfg_ctx *c, const ynode *map, const char *prefix,
+static void check_settings(cfg_ctx *c, const ynode *map, json_t *obj, const char *prefix,
                            const hoist_setting *schema, const hoist_env_cfg *e)
 {
     size_t n_level;
@@ -892,6 +894,8 @@ static void check_settings(cfg_ctx *c, const ynode *map, const char *prefix,
         int core = top && in_list(k->text, env_core_keys);
         if (s && !core && !check_setting_type(c, v, s, e->name))
             continue;
+        if (s && !core && s->type == HOIST_SETTING_STRING && v->kind == N_SCALAR && !is_null(v))
+            json_object_set_new(obj, k->text, json_string(v->text));
         if (s || core) {
             /* Declared sub-keys: check the mapping's keys too (cluster is hoist's). */
             size_t n_sub;
@@ -899,7 +903,7 @@ static void check_settings(cfg_ctx *c, const ynode *map, const char *prefix,
                                 : hoist_xstrdup(k->text);
             const char **subs = schema_level(schema, sub, &n_sub);
             if (n_sub && v->kind == N_MAP && strcmp(sub, "cluster") != 0)
-                check_settings(c, v, sub, schema, e);
+                check_settings(c, v, json_object_get(obj, k->text), sub, schema, e);
             free(subs);
             free(sub);
             continue;
@@ -936,13 +940,13 @@ static void check_settings(cfg_ctx *c, const ynode *map, const char *prefix,
  * environment silently unprotected; the rest are the driver's to read, and
  * -v says they were not checked.
  */
-static void check_env_keys(cfg_ctx *c, const ynode *map, const hoist_env_cfg *e)
+static void check_env_keys(cfg_ctx *c, const ynode *map, hoist_env_cfg *e)
 {
     const char *why = NULL;
     const hoist_setting *schema =
         e->provider && c->settings ? c->settings(e->name, e->provider, c->exists_arg, &why) : NULL;
     if (schema) {
-        check_settings(c, map, "", schema, e);
+        check_settings(c, map, e->settings, "", schema, e);
         return;
     }
     hoist_buf unchecked = {0};

@@ -693,6 +693,180 @@ START_TEST(t_corpus_size)
 }
 END_TEST
 
+/* ---- ABI 1.3: environment keys against the driver's settings schema ---------------- */
+
+static const hoist_setting cloud_schema[] = {
+    {.name = "token", .type = HOIST_SETTING_STRING, .doc = "API token"},
+    {.name = "poll_ms", .type = HOIST_SETTING_INT, .doc = "polling interval in ms"},
+    {.name = "registry", .type = HOIST_SETTING_MAP, .doc = "registry settings"},
+    {.name = "registry.keep_images", .type = HOIST_SETTING_INT, .doc = "images kept"},
+    {.name = "network.cidr", .type = HOIST_SETTING_STRING, .doc = "the VPC block"},
+    {.name = "offer", .type = HOIST_SETTING_LIST, .doc = "kinds offered"},
+    {.name = "debug", .type = HOIST_SETTING_BOOL, .doc = "verbose calls"},
+    {.name = "extra", .type = HOIST_SETTING_ANY, .doc = "anything"},
+    {.name = NULL},
+};
+
+typedef struct schema_calls {
+    int n;
+    char envs[8][16];
+} schema_calls;
+
+/* "cloud" declares cloud_schema; "old" is a driver built against ABI 1.2. */
+static const hoist_setting *test_schema(const char *env, const char *provider, void *arg,
+                                        const char **why)
+{
+    schema_calls *c = arg;
+    if (c && c->n < 8)
+        snprintf(c->envs[c->n++], sizeof c->envs[0], "%s", env);
+    if (!strcmp(provider, "cloud"))
+        return cloud_schema;
+    *why = "driver 'old' was built against provider ABI 1.2";
+    return NULL;
+}
+
+static int any_provider(const char *env, const char *name, void *arg)
+{
+    (void)env, (void)name, (void)arg;
+    return 1;
+}
+
+/* Parse @text with the schema hook; the printed diagnostics (caller frees). */
+static char *schema_diags(const char *text, hoist_config **cfg_out, schema_calls *calls)
+{
+    hoist_config_hooks h = {.exists = any_provider, .settings = test_schema, .arg = calls};
+    hoist_diags d = {0};
+    hoist_config *cfg = hoist_config_parse_hooks("h.yml", text, strlen(text), &h, &d);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    hoist_diags_print(&d, fp);
+    fclose(fp);
+    ck_assert_int_eq(cfg == NULL, d.n > 0);
+    hoist_diags_free(&d);
+    if (cfg_out)
+        *cfg_out = cfg;
+    else
+        hoist_config_free(cfg);
+    return buf;
+}
+
+START_TEST(t_schema_unknown_keys)
+{
+    const char *text = "project: p\n"
+                       "environments:\n"
+                       "  prod:\n"
+                       "    provider: cloud\n"
+                       "    tokne: abc\n"
+                       "    poll_ms: soon\n"
+                       "    registry: { keep_imags: 3 }\n"
+                       "    network: { cdir: 10.0.0.0/16, zone: a }\n"
+                       "    offer: network\n"
+                       "    debug: maybe\n"
+                       "    wholly_new: 1\n"
+                       "    protectd: true\n"
+                       "    extra: [1, {a: b}]\n";
+    char *got = schema_diags(text, NULL, NULL);
+    ck_assert_str_eq(got,
+        "h.yml:5:5: error: unknown key 'tokne' in environment 'prod'; did you mean 'token'?\n"
+        "h.yml:6:14: error: invalid 'poll_ms' of environment 'prod': found 'soon'; expected an "
+        "integer (polling interval in ms)\n"
+        "h.yml:7:17: error: unknown key 'keep_imags' in 'registry' of environment 'prod'; did you "
+        "mean 'keep_images'?\n"
+        "h.yml:8:16: error: unknown key 'cdir' in 'network' of environment 'prod'; did you mean "
+        "'cidr'?\n"
+        "h.yml:8:35: error: unknown key 'zone' in 'network' of environment 'prod'; driver 'cloud' "
+        "reads: cidr\n"
+        "h.yml:9:12: error: invalid 'offer' of environment 'prod': found 'network'; expected a "
+        "sequence (kinds offered)\n"
+        "h.yml:10:12: error: invalid 'debug' of environment 'prod': found 'maybe'; expected true "
+        "or false (verbose calls)\n"
+        "h.yml:11:5: error: unknown key 'wholly_new' in environment 'prod'; hoist reads: "
+        "provider, region, protected, cluster, network, timeouts, ingress, resources, "
+        "rollout_timeout, storage_class, state; driver 'cloud' reads: token, poll_ms, registry, "
+        "offer, debug, extra\n"
+        "h.yml:12:5: error: unknown key 'protectd' in environment 'prod'; did you mean "
+        "'protected'?\n");
+    free(got);
+}
+END_TEST
+
+START_TEST(t_schema_valid_keys)
+{
+    const char *text = "project: p\n"
+                       "environments:\n"
+                       "  prod:\n"
+                       "    provider: cloud\n"
+                       "    region: r1\n"
+                       "    protected: true\n"
+                       "    token: 12345\n"
+                       "    poll_ms: 250\n"
+                       "    registry: { keep_images: 3 }\n"
+                       "    network: { cidr: 10.0.0.0/16 }\n"
+                       "    offer: [network]\n"
+                       "    extra: { x: 0777 }\n"
+                       "    debug: ~\n"
+                       "    timeouts: { network: 60 }\n";
+    hoist_config *cfg = NULL;
+    char *got = schema_diags(text, &cfg, NULL);
+    ck_assert_str_eq(got, "");
+    ck_assert_ptr_nonnull(cfg);
+    const hoist_env_cfg *e = hoist_config_env(cfg, "prod");
+    ck_assert_int_eq(e->protected_, 1);
+    ck_assert_json(json_object_get(e->settings, "registry"), "{\"keep_images\":3}");
+    /* Declared a string: kept as written, not turned into a number. */
+    ck_assert_str_eq(json_string_value(json_object_get(e->settings, "token")), "12345");
+    ck_assert_int_eq(json_integer_value(json_object_get(e->settings, "poll_ms")), 250);
+    hoist_config_free(cfg);
+    free(got);
+}
+END_TEST
+
+static char *note_buf;
+static void note_sink(int level, const char *prefix, const char *msg, void *arg)
+{
+    (void)prefix, (void)arg;
+    if (level == HOIST_LOG_DEBUG_ && !note_buf)
+        note_buf = hoist_xstrdup(msg);
+}
+
+/*
+ * A driver without a schema (ABI 1.2): its keys pass, with a -v note naming
+ * them; a key a typo away from hoist's own is still an error.
+ */
+START_TEST(t_schema_absent)
+{
+    schema_calls calls = {0};
+    const char *ok_text = "project: p\n"
+                          "environments:\n"
+                          "  dev: { provider: old, anything: 1, dir: /x }\n"
+                          "  prod: { provider: cloud, token: t }\n";
+    hoist_log_set_level(HOIST_LOG_DEBUG_);
+    hoist_log_set_sink(note_sink, NULL);
+    char *got = schema_diags(ok_text, NULL, &calls);
+    hoist_log_set_sink(NULL, NULL);
+    hoist_log_set_level(HOIST_LOG_INFO_);
+    ck_assert_str_eq(got, "");
+    free(got);
+    ck_assert_int_eq(calls.n, 2);
+    ck_assert_str_eq(calls.envs[0], "dev");
+    ck_assert_ptr_nonnull(note_buf);
+    ck_assert_str_eq(note_buf, "h.yml:3:8: note: settings of environment 'dev' (anything, dir) "
+                               "not checked: driver 'old' was built against provider ABI 1.2");
+    free(note_buf);
+    note_buf = NULL;
+
+    got = schema_diags("project: p\nenvironments:\n"
+                       "  dev: { provider: old, protectd: true, regio: x }\n",
+                       NULL, NULL);
+    ck_assert_str_eq(got, "h.yml:3:25: error: unknown key 'protectd' in environment 'dev'; did you "
+                          "mean 'protected'?\n"
+                          "h.yml:3:41: error: unknown key 'regio' in environment 'dev'; did you "
+                          "mean 'region'?\n");
+    free(got);
+}
+END_TEST
+
 int main(void)
 {
     corpus_scan();
@@ -709,6 +883,9 @@ int main(void)
     tcase_add_test(tc, t_relative_path);
     tcase_add_test(tc, t_diags_api);
     tcase_add_test(tc, t_exists_callback);
+    tcase_add_test(tc, t_schema_unknown_keys);
+    tcase_add_test(tc, t_schema_valid_keys);
+    tcase_add_test(tc, t_schema_absent);
     suite_add_tcase(s, tc);
     TCase *rob = tcase_create("robustness");
     tcase_set_timeout(rob, 30);

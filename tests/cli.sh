@@ -123,6 +123,52 @@ run validate -f "$tmp/missing.yml"
 expect "validate a missing file: exit 2 naming it" \
     '[ "$rc" = 2 ] && hasF "$tmp/missing.yml" "$err"'
 
+# Unknown keys of an environment (ABI 1.3 settings schemas of the real drivers).
+cat >"$tmp/keys.yml" <<'YML'
+project: shop
+environments:
+  dev:
+    provider: local
+    regoin: here
+  production:
+    provider: aws
+    protectd: true
+    poll_ms: fast
+    registry: { keep_image: 3 }
+  test:
+    provider: "null"
+    dirr: /tmp/x
+    polls: 1
+YML
+cat >"$tmp/keys.expect" <<EOF
+$tmp/keys.yml:5:5: error: unknown key 'regoin' in environment 'dev'; did you mean 'region'?
+$tmp/keys.yml:8:5: error: unknown key 'protectd' in environment 'production'; did you mean 'protected'?
+$tmp/keys.yml:9:14: error: invalid 'poll_ms' of environment 'production': found 'fast'; expected an integer (polling interval while AWS works, 1..600000 ms)
+$tmp/keys.yml:10:17: error: unknown key 'keep_image' in 'registry' of environment 'production'; did you mean 'keep_images'?
+$tmp/keys.yml:13:5: error: unknown key 'dirr' in environment 'test'; did you mean 'dir'?
+hoist: $tmp/keys.yml: 5 errors; nothing was changed
+EOF
+run validate -f "$tmp/keys.yml"
+expect "validate: unknown and mistyped environment keys, each at FILE:LINE:COLUMN with did you mean" \
+    '[ "$rc" = 2 ] && diff "$tmp/keys.expect" "$err" >&2 && [ ! -s "$out" ]'
+# Every command that reads hoist.yml checks the same way before it acts;
+# with -e, other environments' drivers are not loaded, but a typo of one of
+# hoist's own keys (protectd) is caught everywhere.
+run plan -f "$tmp/keys.yml" -e test
+expect "plan -e test: exit 2 on test's misspelt driver key and production's misspelt protected" \
+    '[ "$rc" = 2 ] && hasF "keys.yml:13:5: error: unknown key ${q}dirr${q}" "$err" &&
+     hasF "keys.yml:8:5: error: unknown key ${q}protectd${q}" "$err" &&
+     ! hasF "poll_ms" "$err" && ! hasF "keep_image" "$err"'
+cat >"$tmp/keys.yml" <<'YML'
+project: shop
+environments:
+  production: { provider: aws, region: eu-west-3, protected: true, poll_ms: 100, registry: { keep_images: 3 }, network: { cidr: 10.1.0.0/16 } }
+  test: { provider: "null", dir: /tmp/x, polls: 1, offer: [network] }
+YML
+run validate -f "$tmp/keys.yml"
+expect "validate: every declared key of aws and null is accepted" \
+    '[ "$rc" = 0 ] && [ ! -s "$err" ]'
+
 # NO_COLOR: an error under a TTY is coloured unless NO_COLOR is set.
 esc=$(printf '\033')
 if command -v script >/dev/null 2>&1 && script -qc true /dev/null >/dev/null 2>&1; then

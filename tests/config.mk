@@ -97,4 +97,6 @@ EXTRA_DIST += \
 	tests/config/bad/45-name-too-long.expect \
 	tests/config/bad/45-name-too-long.yml \
 	tests/config/bad/46-app-command.expect \
-	tests/config/bad/46-app-command.yml
+	tests/config/bad/46-app-command.yml \
+	tests/config/bad/47-env-key-typos.expect \
+	tests/config/bad/47-env-key-typos.yml
