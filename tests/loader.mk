@@ -81,3 +81,7 @@ TESTS += tests/cli.sh
 EXTRA_DIST += tests/cli.sh
 
 dist_man_MANS += doc/hoist.1 doc/hoist-provider.7
+
+# A driver built against the kept ABI 1.2 headers runs with this core.
+TESTS += tests/abi_compat.sh
+EXTRA_DIST += tests/abi_compat.sh tests/abi/1.2/hoist/provider.h tests/abi/1.2/hoist/host.h

@@ -10,9 +10,9 @@ AM_TESTS_ENVIRONMENT = \
 	HOIST_PROVIDER_PATH='$(abs_top_builddir)/providers/null:$(abs_top_builddir)/providers/local:$(abs_top_builddir)/providers/digitalocean:$(abs_top_builddir)/providers/scaleway:$(abs_top_builddir)/providers/aws' \
 	HOIST_SPECS_DIR="$${HOIST_SPECS_DIR:-$(abs_top_srcdir)/../shared/specs}" \
 	HOIST='$(abs_top_builddir)/tools/hoist/hoist' \
-	HOIST_CFLAGS='$(CFLAGS)' HOIST_LDFLAGS='$(LDFLAGS)' \
+	HOIST_CFLAGS='$(CFLAGS)' HOIST_LDFLAGS='$(LDFLAGS)' HOIST_CC='$(CC)' \
 	; export CK_TAP_LOG_FILE_NAME CK_VERBOSITY HOIST_BUILDDIR HOIST_SRCDIR HOIST_PROVIDER_PATH \
-	HOIST_SPECS_DIR HOIST HOIST_CFLAGS HOIST_LDFLAGS;
+	HOIST_SPECS_DIR HOIST HOIST_CFLAGS HOIST_LDFLAGS HOIST_CC;
 
 # Shared by the Check suites: link libhoist and Check.
 TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
