@@ -73,6 +73,7 @@ START_TEST(null_driver_passes)
     ck_assert_ptr_nonnull(strstr(out, "PASS parallel.ensure: 20 resources"));
     ck_assert_ptr_nonnull(strstr(out, "PASS cancel.ensure: "));
     ck_assert_ptr_nonnull(strstr(out, "PASS app.observe.gone: NOTFOUND"));
+    ck_assert_ptr_nonnull(strstr(out, "PASS descriptor.settings: 8 keys: dir, latency_ms, "));
     /* null has no conformance_fail hook: skipped with the reason, not passed. */
     ck_assert_ptr_nonnull(strstr(out, "SKIP database.errors.injected: the driver ignores"));
     ck_assert_ptr_nonnull(strstr(out, ", 0 failed, "));
@@ -162,6 +163,14 @@ START_TEST(missing_password_fails)
 }
 END_TEST
 
+/* ABI 1.3: a malformed settings schema is reported, naming the entry. */
+START_TEST(bad_settings_fails)
+{
+    expect_broken("broken_badsettings", "descriptor.settings",
+                  "FAIL descriptor.settings: entry 2: 'dir' is declared twice");
+}
+END_TEST
+
 START_TEST(unknown_driver_and_usage)
 {
     char args[4096], *out;
@@ -190,6 +199,7 @@ static Suite *suite(void)
     tcase_add_test(t, observe_gone_internal_fails);
     tcase_add_test(t, empty_endpoint_fails);
     tcase_add_test(t, missing_password_fails);
+    tcase_add_test(t, bad_settings_fails);
     tcase_add_test(t, unknown_driver_and_usage);
     suite_add_tcase(s, t);
     return s;

@@ -6,7 +6,7 @@
 # has none and must pass.
 BROKEN_LDFLAGS = $(PROVIDER_LDFLAGS) -rpath /nowhere
 BROKEN_LIBADD = $(JANSSON_LIBS) $(AX_PTHREAD_LIBS)
-check_LTLIBRARIES += tests/broken/broken_control.la tests/broken/broken_dupensure.la tests/broken/broken_goneok.la tests/broken/broken_goneinternal.la tests/broken/broken_noendpoint.la tests/broken/broken_nopassword.la
+check_LTLIBRARIES += tests/broken/broken_control.la tests/broken/broken_dupensure.la tests/broken/broken_goneok.la tests/broken/broken_goneinternal.la tests/broken/broken_noendpoint.la tests/broken/broken_nopassword.la tests/broken/broken_badsettings.la
 
 tests_broken_broken_control_la_SOURCES = tests/broken/broken.c
 tests_broken_broken_control_la_CFLAGS = $(PROVIDER_CFLAGS) -DBROKEN_NAME=broken_control
@@ -37,6 +37,11 @@ tests_broken_broken_nopassword_la_SOURCES = tests/broken/broken.c
 tests_broken_broken_nopassword_la_CFLAGS = $(PROVIDER_CFLAGS) -DBROKEN_NAME=broken_nopassword -DBROKEN_NO_PASSWORD
 tests_broken_broken_nopassword_la_LDFLAGS = $(BROKEN_LDFLAGS)
 tests_broken_broken_nopassword_la_LIBADD = $(BROKEN_LIBADD)
+
+tests_broken_broken_badsettings_la_SOURCES = tests/broken/broken.c
+tests_broken_broken_badsettings_la_CFLAGS = $(PROVIDER_CFLAGS) -DBROKEN_NAME=broken_badsettings -DBROKEN_BAD_SETTINGS
+tests_broken_broken_badsettings_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_broken_broken_badsettings_la_LIBADD = $(BROKEN_LIBADD)
 
 if HAVE_CHECK
 check_PROGRAMS += tests/check_conformance

@@ -8,6 +8,7 @@
  *   BROKEN_GONE_INTERNAL   observe of a missing object answers INTERNAL
  *   BROKEN_NO_ENDPOINT     cluster credentials with an empty endpoint
  *   BROKEN_NO_PASSWORD     database connection without a password
+ *   BROKEN_BAD_SETTINGS    a settings schema (ABI 1.3) declaring a key twice
  */
 #include <hoist/host.h>
 #include <hoist/provider.h>
@@ -232,8 +233,19 @@ static void brk_fini(void *vp)
     free(p);
 }
 
+/* The keys it reads (none, in fact: the schema is what is tested). */
+static const hoist_setting brk_settings[] = {
+    {.name = "dir", .type = HOIST_SETTING_STRING, .doc = "unused"},
+    {.name = "network.cidr", .type = HOIST_SETTING_STRING, .doc = "unused"},
+#ifdef BROKEN_BAD_SETTINGS
+    {.name = "dir", .type = HOIST_SETTING_INT, .doc = "declared twice"},
+#endif
+    {.name = NULL},
+};
+
 /* One level of indirection so BROKEN_NAME expands before ## pastes it. */
 #define BRK_DEFINE(n, ...) HOIST_PROVIDER_DEFINE(n, __VA_ARGS__)
 BRK_DEFINE(BROKEN_NAME, .version = "0.0.1", .license = "MIT",
                       .description = "a deliberately broken driver (tests only)",
-                      .caps = HOIST_CAP_DB_POSTGRESQL, .init = brk_init, .fini = brk_fini)
+                      .caps = HOIST_CAP_DB_POSTGRESQL, .settings = brk_settings,
+                      .init = brk_init, .fini = brk_fini)

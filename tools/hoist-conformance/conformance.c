@@ -287,6 +287,78 @@ static void hc_check_descriptor(hc *c)
     }
 }
 
+/* Entries beyond this mean a missing terminator, not a schema. */
+#define SETTINGS_MAX 512
+
+/* Why settings entry @s (index @i) is malformed, or NULL; @why is scratch. */
+static const char *hc_setting_problem(const hoist_setting *all, size_t i, char *why, size_t size)
+{
+    const hoist_setting *s = &all[i];
+    const char *n = s->name;
+    if (!*n)
+        return "an empty name";
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.')) {
+            snprintf(why, size, "'%s': names are made of a-z, 0-9, '_' and '.'", n);
+            return why;
+        }
+    if (n[0] == '.' || n[strlen(n) - 1] == '.' || strstr(n, "..")) {
+        snprintf(why, size, "'%s': a dotted name needs a key on each side of every '.'", n);
+        return why;
+    }
+    if (s->type > HOIST_SETTING_LIST) {
+        snprintf(why, size, "'%s': type %u is not a HOIST_SETTING_* value", n, s->type);
+        return why;
+    }
+    if (!s->doc || !*s->doc || strchr(s->doc, '\n')) {
+        snprintf(why, size, "'%s': doc must be one non-empty line", n);
+        return why;
+    }
+    for (size_t j = 0; j < i; j++)
+        if (!strcmp(all[j].name, n)) {
+            snprintf(why, size, "'%s' is declared twice", n);
+            return why;
+        }
+    return NULL;
+}
+
+/* The settings schema (ABI 1.3): present, terminated and well formed. */
+static void hc_check_settings(hc *c)
+{
+    const hoist_provider_descriptor *d = c->drv->desc;
+    const hoist_setting *s = hoist_descriptor_settings(d);
+    if (!s) {
+        if (d->abi_minor < 3)
+            hc_report(c, V_SKIP, "descriptor.settings",
+                      "built against ABI %u.%u (no settings schema before 1.3): hoist does not "
+                      "check this driver's keys in hoist.yml", d->abi_major, d->abi_minor);
+        else
+            hc_report(c, V_SKIP, "descriptor.settings",
+                      "none declared: hoist does not check this driver's keys in hoist.yml; "
+                      "declare them (.settings) so a misspelt key is reported");
+        return;
+    }
+    char why[256];
+    hoist_buf names = {0};
+    size_t i;
+    for (i = 0; i < SETTINGS_MAX && s[i].name; i++) {
+        const char *bad = hc_setting_problem(s, i, why, sizeof why);
+        if (bad) {
+            hc_report(c, V_FAIL, "descriptor.settings", "entry %zu: %s", i, bad);
+            hoist_buf_free(&names);
+            return;
+        }
+        hoist_buf_printf(&names, "%s%s", i ? ", " : "", s[i].name);
+    }
+    if (i == SETTINGS_MAX)
+        hc_report(c, V_FAIL, "descriptor.settings",
+                  "no terminating {.name = NULL} entry within %d entries", SETTINGS_MAX);
+    else
+        hc_report(c, V_PASS, "descriptor.settings", "%zu key%s%s%s", i, i == 1 ? "" : "s",
+                  i ? ": " : " (it reads no settings)", i ? names.s : "");
+    hoist_buf_free(&names);
+}
+
 /* Fill k[] from the ops table; report each table's shape. */
 static void hc_check_tables(hc *c)
 {
@@ -1013,6 +1085,7 @@ int main(int argc, char **argv)
         goto summary;
     }
     hc_check_descriptor(&c);
+    hc_check_settings(&c);
     if (hoist_driver_init(c.drv, c.settings, c.state_dir, &err) != HOIST_OK) {
         hc_report(&c, V_FAIL, "init", "%s", err);
         goto summary;
