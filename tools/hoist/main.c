@@ -23,8 +23,10 @@ static const cli_command commands[] = {
      "usage: hoist validate [-f FILE] [-e ENV]\n\n"
      "Parses FILE (default ./hoist.yml), checks every field, and reports all\n"
      "problems at once as FILE:LINE:COLUMN: message.  Also checks that each\n"
-     "environment's provider is installed (only ENV's with -e).  Contacts\n"
-     "nothing.  Exit 0 if valid, 2 otherwise.\n"},
+     "environment's provider is installed and that every key of the\n"
+     "environment is hoist's or one its driver declares, with \"did you mean\"\n"
+     "(only ENV's driver with -e; -v notes drivers that declare none).\n"
+     "Contacts nothing.  Exit 0 if valid, 2 otherwise.\n"},
     {"build", cmd_build, "build application images (and push them with --push)",
      "usage: hoist build [-f FILE] [-e ENV] [--push --registry URL] [--force] [-o json] [APP...]\n\n"
      "Builds the image of each application (or of the APPs named) into the\n"
