@@ -50,11 +50,12 @@ static char *jtext(const json_t *j)
         free(t_);                                                                              \
     } while (0)
 
-/* Parse @text from a buffer named @name; the diagnostics printed into *out (caller frees). */
-static hoist_config *parse_text(const char *name, const char *text, char **out)
+/* Parse @text from a buffer named @name with @h; the diagnostics printed into *out (caller frees). */
+static hoist_config *parse_hooked(const char *name, const char *text, const hoist_config_hooks *h,
+                                  char **out)
 {
     hoist_diags d = {0};
-    hoist_config *cfg = hoist_config_parse(name, text, strlen(text), known_providers, NULL, &d);
+    hoist_config *cfg = hoist_config_parse_hooks(name, text, strlen(text), h, &d);
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);
@@ -67,6 +68,13 @@ static hoist_config *parse_text(const char *name, const char *text, char **out)
     else
         free(buf);
     return cfg;
+}
+
+/* The same with the installed drivers "null" and "local" and no settings schema. */
+static hoist_config *parse_text(const char *name, const char *text, char **out)
+{
+    hoist_config_hooks h = {.exists = known_providers};
+    return parse_hooked(name, text, &h, out);
 }
 
 /* Parse text that must be valid; fails the test with the diagnostics otherwise. */
@@ -735,15 +743,8 @@ static int any_provider(const char *env, const char *name, void *arg)
 static char *schema_diags(const char *text, hoist_config **cfg_out, schema_calls *calls)
 {
     hoist_config_hooks h = {.exists = any_provider, .settings = test_schema, .arg = calls};
-    hoist_diags d = {0};
-    hoist_config *cfg = hoist_config_parse_hooks("h.yml", text, strlen(text), &h, &d);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    hoist_diags_print(&d, fp);
-    fclose(fp);
-    ck_assert_int_eq(cfg == NULL, d.n > 0);
-    hoist_diags_free(&d);
+    char *buf;
+    hoist_config *cfg = parse_hooked("h.yml", text, &h, &buf);
     if (cfg_out)
         *cfg_out = cfg;
     else

@@ -86,6 +86,11 @@ expect "providers -o json is JSON naming null" \
 run providers info null
 expect "providers info null: descriptor and operations" \
     '[ "$rc" = 0 ] && has "^name: *null$" "$out" && has "^ABI: *$abi_major\.$abi_minor$" "$out" && hasF "$null_la" "$out" && has "^  database *offered" "$out"'
+expect "providers info null: the settings it declares, with type and doc" \
+    'has "^settings:$" "$out" && has "^  polls  *integer  *ensure calls answering PENDING before READY$" "$out"'
+run providers --provider-dir "$HOIST_BUILDDIR/tests/fake" info fake_good
+expect "providers info of a driver without a schema says its keys are unchecked" \
+    'has "^settings: *not declared (provider ABI [0-9.]*): hoist.yml keys unchecked$" "$out"'
 
 run providers --provider-dir "$tmp" info nope
 ok_dirs=1

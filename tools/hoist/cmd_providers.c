@@ -120,6 +120,23 @@ static void print_ops(const hoist_provider_ops *ops)
         printf("  %-9s %s\n", kinds[i].kind, kinds[i].table ? "offered" : "not offered");
 }
 
+/* The keys the driver declares for hoist.yml (ABI 1.3), with their docs. */
+static void print_settings(const hoist_provider_descriptor *desc)
+{
+    static const char *const types[] = {"any", "string", "integer", "boolean", "mapping",
+                                        "sequence"};
+    const hoist_setting *s = hoist_descriptor_settings(desc);
+    if (!s) {
+        printf("settings:    not declared (provider ABI %u.%u): hoist.yml keys unchecked\n",
+               desc->abi_major, desc->abi_minor);
+        return;
+    }
+    printf("settings:%s\n", s->name ? "" : "    none");
+    for (; s->name; s++)
+        printf("  %-24s %-8s %s\n", s->name, s->type < 6 ? types[s->type] : "?",
+               s->doc ? s->doc : "");
+}
+
 static int providers_info(cli_opts *o, hoist_loader *l, const char *name)
 {
     hoist_driver *d;
@@ -140,6 +157,7 @@ static int providers_info(cli_opts *o, hoist_loader *l, const char *name)
     char *caps = hoist_caps_string(d->desc->caps);
     printf("caps:        %s\n", *caps ? caps : "(none)");
     free(caps);
+    print_settings(d->desc);
     if (st == HOIST_OK) {
         printf("operations:\n");
         print_ops(d->ops);

@@ -55,7 +55,8 @@ static const cli_command commands[] = {
      "capabilities and file.  A driver that cannot be loaded is listed with the\n"
      "reason.  Search path: --provider-dir, then $HOIST_PROVIDER_PATH\n"
      "(colon-separated), then " HOIST_PROVIDERDIR ".\n"
-     "`info NAME` loads one driver and prints its descriptor and operations\n"
+     "`info NAME` loads one driver and prints its descriptor, the hoist.yml\n"
+     "settings it declares (type and meaning), and its operations\n"
      "(or, when it cannot start without settings, why).  Exit 1 when a\n"
      "driver is refused or not found.\n"},
     {"plan", cmd_plan, "show what deploy would change, and why (writes nothing)", cli_help_plan},
