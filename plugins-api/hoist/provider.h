@@ -58,7 +58,7 @@
 extern "C" {
 #endif
 
-/** The ABI this header describes.  MAJOR since ABI 1.0; MINOR is 3 since ABI 1.3. */
+/** The ABI this header describes (1.3 here).  Since: ABI 1.0 */
 #define HOIST_ABI_MAJOR 1
 #define HOIST_ABI_MINOR 3
 
