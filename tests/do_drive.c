@@ -99,7 +99,7 @@ static json_t *needs_of(json_t *state, const node *n)
 }
 
 static hoist_status call(hoist_driver *d, const char *project, const char *env, json_t *state,
-                         node *n, const char *op, hoist_result *out, char **err)
+                         node *n, const char *op, hoist_result *out, char **err, char **phase)
 {
     hoist_ctx ctx;
     char *what = hoist_xasprintf("%s %s", n->kind, n->name);
@@ -112,6 +112,10 @@ static hoist_status call(hoist_driver *d, const char *project, const char *env, 
     out->struct_size = sizeof *out;
     hoist_status st = op_of(d, n->kind, op)(d->prov, &ctx, &r, out);
     *err = hoist_ctx_error(&ctx) ? hoist_xstrdup(hoist_ctx_error(&ctx)) : NULL;
+    /* The status line as the core shows it (host->progress, copied). */
+    const char *ph = hoist_ctx_progress(&ctx, out->status_text);
+    if (phase)
+        *phase = ph ? hoist_xstrdup(ph) : NULL;
     hoist_ctx_cleanup(&ctx);
     json_decref(rec);
     json_decref(needs);
@@ -169,11 +173,13 @@ static int run(hoist_driver *d, const char *project, const char *env, json_t *st
                 continue;
             }
             hoist_result out;
-            char *err = NULL, *k = key_of(x);
-            hoist_status st = call(d, project, env, state, x, op, &out, &err);
+            char *err = NULL, *phase = NULL, *k = key_of(x);
+            hoist_status st = call(d, project, env, state, x, op, &out, &err, &phase);
             ran = 1;
-            printf("%s %s: %s%s%s\n", op, k, hoist_status_name(st), err ? ": " : "",
-                   err ? err : "");
+            printf("%s %s: %s%s%s%s%s\n", op, k, hoist_status_name(st),
+                   st == HOIST_PENDING && phase ? " - " : "", st == HOIST_PENDING && phase ? phase : "",
+                   err ? ": " : "", err ? err : "");
+            free(phase);
             if (destroy && st == HOIST_OK) {
                 json_object_del(state, k);
             } else if (st == HOIST_OK || st == HOIST_PENDING) {
@@ -221,7 +227,7 @@ static int status(hoist_driver *d, const char *project, const char *env, json_t 
         int tries = 0;
         do {
             free(err);
-            st = call(d, project, env, state, &g[i], "observe", &out, &err);
+            st = call(d, project, env, state, &g[i], "observe", &out, &err, NULL);
             if (st == HOIST_E_TRANSIENT)
                 json_decref(out.outputs);
         } while (st == HOIST_E_TRANSIENT && ++tries < 60);

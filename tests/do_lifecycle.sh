@@ -18,6 +18,10 @@ check "deploy converges through faults" test $? -eq 0
 [ $? -eq 0 ] || diag "$(tail -20 "$OUT")"
 check "faults really happened (the transport retried, or calls came back transient)" \
     grep -qE ': retry [0-9]|: temporary failure' "$OUT"
+# The cloud's own status word, from an answer the driver freed before
+# returning: host->progress copied it (ABI 1.3; no interning table).
+check "pending calls carry DigitalOcean's status word (host->progress)" \
+    grep -qE '^ensure cluster/cluster: pending - provisioning' "$OUT"
 
 drive "$SIM_URL" status
 check "status: every resource observed READY" test $? -eq 0 -a "$(grep -c ': ok' "$OUT")" -eq 5
