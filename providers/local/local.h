@@ -150,8 +150,8 @@ hoist_status local_port_get(local_prov *p, hoist_ctx *ctx, const char *key, int 
                             int *port);
 /* The recorded port of @key, or 0 (never assigns). */
 int local_port_peek(local_prov *p, const char *key);
-/* Forget every key starting with @prefix. */
-void local_port_release(local_prov *p, const char *prefix);
+/* Forget @key and every key under it ("app/api" takes "app/api/0" too). */
+void local_port_release(local_prov *p, const char *key);
 
 /* ---- ops tables --------------------------------------------------------------- */
 
