@@ -10,7 +10,8 @@
  *   ports.json            which resource holds which port (stable across runs)
  *   lock                  flock(2) guard for the two files above
  *   db/<name>/            one database: meta, password (0600), data/
- *   apps/<name>/          one application: rel-<hash>/ copies, inst-<i>/ pids
+ *   apps/<name>/          one application: rel-<hash>/ copies, inst-<id>/ pids,
+ *                         serving.json, proxy/ (its stable port)
  *   logs/                 db-<name>.log, <app>.log, <app>-build.log
  *
  * Every function here reports its failure once through host->fail().

@@ -4,15 +4,18 @@
  * <state>/apps/<name>/ holds:
  *   rel-<buildhash>/       a copy of the source, built (npm ci, build.command)
  *   rel-<buildhash>.built  written once the build succeeded
- *   inst-<i>/              one instance: hash (what it runs), runner.pid,
- *                          app.pid, restarts (written by hoist-local-run)
- * Logs: <state>/logs/<name>.log (instance 0), <name>.<i>.log, <name>-build.log.
+ *   inst-<id>/             one instance (see "instances" below)
+ *   serving.json           which instances serve, from which release
+ *   proxy/                 the stable port's relay (hoist-local-run --proxy)
+ * Logs: <state>/logs/<name>.log (id 0), <name>.<id>.log, <name>-proxy.log,
+ * <name>-build.log.
  *
  * The build hash covers the source tree and build settings; the run hash
- * adds the whole spec (env included).  ensure compares the run hash stored
- * in inst-<i>/hash with the wanted one: equal and alive means "leave it
- * alone", so an unchanged deploy never restarts a healthy app.  An env-only
- * change restarts without rebuilding.
+ * adds the spec (env included, instance count left out).  ensure keeps a
+ * serving instance whose run hash is the wanted one and that answers, so an
+ * unchanged deploy never restarts a healthy app; anything else is replaced
+ * by new instances that serve only once healthy.  An env-only change
+ * replaces without rebuilding.
  *
  * Every process of an instance carries HOIST_LOCAL_INSTANCE=<inst dir> in
  * its environment, so destroy can find stragglers even when the runner was
