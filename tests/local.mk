@@ -15,4 +15,4 @@ EXTRA_DIST += tests/local_e2e.sh
 # scaling, a broken release keeps the old one serving, crash-loop recovery,
 # fast health feedback, Ctrl-C during a health wait (Node.js only).
 TESTS += tests/local_release.sh
-EXTRA_DIST += tests/local_release.sh
+EXTRA_DIST += tests/local_release.sh bench/local_health.sh
