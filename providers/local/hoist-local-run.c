@@ -255,6 +255,36 @@ static int proxy_connect(pconn *c)
     return -1;
 }
 
+/* Read what @fd has into @buf (up to PROXY_BUF); *eof at its end.  0, or -1 on error. */
+static int proxy_fill(int fd, char *buf, size_t *len, int *eof, short rev)
+{
+    if (*eof || *len >= PROXY_BUF || !(rev & (POLLIN | POLLHUP | POLLERR)))
+        return 0;
+    ssize_t k = read(fd, buf + *len, PROXY_BUF - *len);
+    if (k > 0)
+        *len += (size_t)k;
+    else if (k == 0)
+        *eof = 1;
+    else if (errno != EAGAIN && errno != EINTR)
+        return -1;
+    return 0;
+}
+
+/* Write what @buf holds to @fd as far as it takes it.  0, or -1 on error. */
+static int proxy_drain(int fd, char *buf, size_t *len, short rev)
+{
+    if (!*len || !(rev & POLLOUT))
+        return 0;
+    ssize_t k = send(fd, buf, *len, MSG_NOSIGNAL);
+    if (k > 0) {
+        memmove(buf, buf + k, *len - (size_t)k);
+        *len -= (size_t)k;
+    } else if (k < 0 && errno != EAGAIN && errno != EINTR) {
+        return -1;
+    }
+    return 0;
+}
+
 /* Move bytes for @c after poll; returns 0 to keep it, -1 to close it. */
 static int proxy_step(pconn *c, short crev, short brev)
 {
@@ -269,42 +299,14 @@ static int proxy_step(pconn *c, short crev, short brev)
     }
     if ((crev & POLLERR) || (!c->connecting && (brev & POLLERR)))
         return -1; /* a reset: nothing more can pass */
-    if (!c->c_eof && c->c2b_len < PROXY_BUF && (crev & (POLLIN | POLLHUP | POLLERR))) {
-        ssize_t k = read(c->cfd, c->c2b + c->c2b_len, PROXY_BUF - c->c2b_len);
-        if (k > 0)
-            c->c2b_len += (size_t)k;
-        else if (k == 0)
-            c->c_eof = 1;
-        else if (errno != EAGAIN && errno != EINTR)
-            return -1;
-    }
+    if (proxy_fill(c->cfd, c->c2b, &c->c2b_len, &c->c_eof, crev) != 0)
+        return -1;
     if (c->connecting)
         return 0;
-    if (c->c2b_len && (brev & POLLOUT)) {
-        ssize_t k = send(c->bfd, c->c2b, c->c2b_len, MSG_NOSIGNAL);
-        if (k > 0) {
-            memmove(c->c2b, c->c2b + k, c->c2b_len - (size_t)k);
-            c->c2b_len -= (size_t)k;
-        } else if (k < 0 && errno != EAGAIN && errno != EINTR)
-            return -1;
-    }
-    if (!c->b_eof && c->b2c_len < PROXY_BUF && (brev & (POLLIN | POLLHUP | POLLERR))) {
-        ssize_t k = read(c->bfd, c->b2c + c->b2c_len, PROXY_BUF - c->b2c_len);
-        if (k > 0)
-            c->b2c_len += (size_t)k;
-        else if (k == 0)
-            c->b_eof = 1;
-        else if (errno != EAGAIN && errno != EINTR)
-            return -1;
-    }
-    if (c->b2c_len && (crev & POLLOUT)) {
-        ssize_t k = send(c->cfd, c->b2c, c->b2c_len, MSG_NOSIGNAL);
-        if (k > 0) {
-            memmove(c->b2c, c->b2c + k, c->b2c_len - (size_t)k);
-            c->b2c_len -= (size_t)k;
-        } else if (k < 0 && errno != EAGAIN && errno != EINTR)
-            return -1;
-    }
+    if (proxy_drain(c->bfd, c->c2b, &c->c2b_len, brev) != 0 ||
+        proxy_fill(c->bfd, c->b2c, &c->b2c_len, &c->b_eof, brev) != 0 ||
+        proxy_drain(c->cfd, c->b2c, &c->b2c_len, crev) != 0)
+        return -1;
     /* Pass each side's end of stream on once its bytes are through. */
     if (c->c_eof && !c->c2b_len && !c->b_done) {
         shutdown(c->bfd, SHUT_WR);
