@@ -716,8 +716,11 @@ static hoist_status local_proxy_switch(local_prov *p, hoist_ctx *ctx, local_app 
     }
     pid_t pid = local_proxy_pid(a);
     if (pid <= 0 || kill(pid, SIGHUP) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "the proxy of %s stopped: see %s", a->name,
-                           "logs/<app>-proxy.log");
+        char *log = local_path(p, "logs/%s-proxy.log", a->name);
+        st = p->host->fail(ctx, HOIST_E_INTERNAL,
+                           "the proxy of %s stopped (see %s); run hoist deploy again to restart it",
+                           a->name, log);
+        free(log);
         goto cleanup;
     }
     for (long waited = 0;; waited += 20) {
