@@ -41,8 +41,8 @@ applications:
     env: { VERSION: "$1"$4 }
 EOF
 }
-# The app: / answers its version, /health 200 (503 for a minute with SLOW
-# set), anything else 404.
+# The app: / answers its version, /slow too after 1.5 s, /health 200 (503
+# for a minute with SLOW set), anything else 404.
 cat > web/server.js <<'EOF'
 const http = require('http');
 const t0 = Date.now();
@@ -51,6 +51,8 @@ http.createServer((req, res) => {
     const warming = process.env.SLOW && Date.now() - t0 < 60000;
     res.statusCode = warming ? 503 : 200;
     res.end(warming ? 'warming' : 'ok');
+  } else if (req.url === '/slow') {
+    setTimeout(() => res.end('slow v' + process.env.VERSION + '\n'), 1500);
   } else if (req.url === '/') {
     res.end('v' + process.env.VERSION + ' ' + process.pid + '\n');
   } else {
@@ -140,11 +142,16 @@ check "the recovered app answers" sh -c "curl -sf --max-time 5 '$url' | grep -q 
 
 # A code change with the client polling: no failed request.
 poll_start change
+curl -s --max-time 20 "${url}slow" > "$tmp/slow.out" 2>&1 &
+slow=$!
+sleep 0.2
 echo "// change 2" >> web/server.js
 write_yml 2 1 /health
 deploy
 rc=$?
 poll_stop change
+wait "$slow"
+check "a request in flight to the old release completes (drained)" grep -q '^slow v1' "$tmp/slow.out"
 check "a code change deploys" [ $rc -eq 0 ]
 check "no request failed during the code change ($failed failed, $ok ok)" [ "$failed" = 0 ] && [ "$ok" -gt 10 ]
 check "the client saw the new version" sh -c "echo '$seen' | grep -q v2"
