@@ -366,8 +366,15 @@ static hoist_status step(run *R, size_t i, json_t **outputs, unsigned *poll_ms, 
     }
     *poll_ms = out.poll_ms;
     if (st < 0) {
-        *msg = hoist_xasprintf("%s: %s", hoist_status_name(st),
-                               hoist_ctx_error(&ctx) ? hoist_ctx_error(&ctx) : "no detail given");
+        /* An app's driver tells its failure in full (release, health probe,
+         * the app's output); a status name in front ("invalid request")
+         * would mislabel the app's own crash as hoist's request. */
+        if (it->kind == HOIST_KIND_APP && hoist_ctx_error(&ctx) && st != HOIST_E_CANCELLED)
+            *msg = hoist_xstrdup(hoist_ctx_error(&ctx));
+        else
+            *msg = hoist_xasprintf("%s: %s", hoist_status_name(st),
+                                   hoist_ctx_error(&ctx) ? hoist_ctx_error(&ctx)
+                                                         : "no detail given");
         goto cleanup;
     }
     if (strcmp(op, "destroy") == 0) {

@@ -11,3 +11,10 @@ skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 diag() { echo "# $*"; }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_fail" -eq 0 ]; }
 : "${HOIST:?run through make check (HOIST is set there)}"
+# local_app_pid STATE_DIR APP: pid of the local provider's first serving
+# instance of APP (instances are numbered; serving.json says which serve).
+local_app_pid() {
+    _id=$(tr -d ' \n' < "$1/apps/$2/serving.json" 2>/dev/null |
+        sed -n 's/.*"instances":\[\([0-9]*\).*/\1/p')
+    [ -n "$_id" ] && cat "$1/apps/$2/inst-$_id/app.pid" 2>/dev/null
+}

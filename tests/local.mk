@@ -10,3 +10,9 @@ tests_check_local_LDADD = $(TEST_LIBS)
 # The example deployed with the real CLI (needs the pipeline commands).
 TESTS += tests/local_e2e.sh
 EXTRA_DIST += tests/local_e2e.sh
+
+# Releases on the local provider: no failed request during a code change or
+# scaling, a broken release keeps the old one serving, crash-loop recovery,
+# fast health feedback, Ctrl-C during a health wait (Node.js only).
+TESTS += tests/local_release.sh
+EXTRA_DIST += tests/local_release.sh bench/local_health.sh

@@ -25,7 +25,7 @@ rm -rf "$proj/api/node_modules" "$proj/.hoist"
 chmod -R u+w "$proj"
 
 cd "$proj" || exit 1
-app_pid() { cat "$state/apps/api/inst-0/app.pid" 2>/dev/null; }
+app_pid() { local_app_pid "$state" api; }
 db_pid() { head -n 1 "$state/db/main/data/postmaster.pid" 2>/dev/null; }
 # Processes that mention this project in their command line or environment.
 leftovers() {

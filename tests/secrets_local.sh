@@ -59,7 +59,7 @@ env_local() {
     check "local/$mode: the generated database password is known" [ ${#pw} -ge 16 ]
     add_secret "$pw"
     # The DATABASE_URL the app was given, read from its live environment.
-    pid=$(cat "$st/apps/api/inst-0/app.pid" 2>/dev/null)
+    pid=$(local_app_pid "$st" api)
     url=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^DATABASE_URL=//p')
     check "local/$mode: the app's DATABASE_URL is known and carries the password" \
         sh -c "case '$url' in *'$pw'*) exit 0;; *) exit 1;; esac"

@@ -10,7 +10,8 @@
  *   ports.json            which resource holds which port (stable across runs)
  *   lock                  flock(2) guard for the two files above
  *   db/<name>/            one database: meta, password (0600), data/
- *   apps/<name>/          one application: rel-<hash>/ copies, inst-<i>/ pids
+ *   apps/<name>/          one application: rel-<hash>/ copies, inst-<id>/ pids,
+ *                         serving.json, proxy/ (its stable port)
  *   logs/                 db-<name>.log, <app>.log, <app>-build.log
  *
  * Every function here reports its failure once through host->fail().
@@ -150,8 +151,8 @@ hoist_status local_port_get(local_prov *p, hoist_ctx *ctx, const char *key, int 
                             int *port);
 /* The recorded port of @key, or 0 (never assigns). */
 int local_port_peek(local_prov *p, const char *key);
-/* Forget every key starting with @prefix. */
-void local_port_release(local_prov *p, const char *prefix);
+/* Forget @key and every key under it ("app/api" takes "app/api/0" too). */
+void local_port_release(local_prov *p, const char *key);
 
 /* ---- ops tables --------------------------------------------------------------- */
 

@@ -186,19 +186,20 @@ int local_port_peek(local_prov *p, const char *key)
     return port;
 }
 
-void local_port_release(local_prov *p, const char *prefix)
+void local_port_release(local_prov *p, const char *key)
 {
     int fd = local_lock(p);
     json_t *ports = local_ports_load(p);
     const char *k;
     json_t *v;
     void *tmp;
-    size_t n = strlen(prefix);
+    size_t n = strlen(key);
     int changed = 0;
     json_object_foreach_safe(ports, tmp, k, v)
     {
         (void)v;
-        if (strncmp(k, prefix, n) == 0) {
+        /* "app/api/1" must not take "app/api/10" with it. */
+        if (strncmp(k, key, n) == 0 && (k[n] == '\0' || k[n] == '/')) {
             json_object_del(ports, k);
             changed = 1;
         }

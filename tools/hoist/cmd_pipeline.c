@@ -280,8 +280,12 @@ static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
                 continue;
             json_t *rec = hoist_state_get(pe.st, "app", n->name);
             const char *url = json_string_value(json_object_get(json_object_get(rec, "outputs"), "url"));
-            if (url)
+            const char *status = json_string_value(json_object_get(rec, "status"));
+            /* An app this run did not make ready gets no URL, as if all was well. */
+            if (url && status && strcmp(status, "ready") == 0)
                 printf("  %s: %s\n", n->name, url);
+            else if (url)
+                printf("  %s: not updated by this deploy\n", n->name);
             json_decref(rec);
         }
     }
