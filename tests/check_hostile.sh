@@ -109,8 +109,8 @@ project hostile_malformed "malformed: null-host" main
 deploy
 check "null host in a connection: exits 1 (rc=$rc)" [ "$rc" -eq 1 ]
 check "null host in a connection: names driver, database and field" \
-    says "provider 'hostile_malformed' returned a malformed connection for database 'main': host: missing (NULL)"
-says "malformed connection" || show
+    says "database 'main': cannot get its connection: provider 'hostile_malformed' returned malformed data from connection of database/main: host: missing (NULL)"
+says "malformed data" || show
 check "null host: network and database completed and are recorded ready" \
     sh -c "[ \"\$(P='$P' ; python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))[\"resources\"]; print(d[\"network/network\"][\"status\"], d[\"database/main\"][\"status\"])' '$P/.hoist/state/dev.json')\" = 'ready ready' ]"
 

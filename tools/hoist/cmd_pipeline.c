@@ -4,6 +4,7 @@
  * (graph -> plan -> run, with state and events).
  */
 #include "cli.h"
+#include "driver.h"
 #include "events.h"
 #include "graph.h"
 #include "host.h"
@@ -443,12 +444,12 @@ int cmd_logs(cli_opts *o)
         rc = EXIT_USAGE;
         goto done;
     }
-    if (!pe.drv->ops->app) {
+    if (!hoist_driver_offers_kind(pe.drv, HOIST_KIND_APP)) {
         /* Apps run on Kubernetes: read their pods' logs through the API. */
         rc = cli_kube_logs(o, &pe, app);
         goto done;
     }
-    if (!pe.drv->ops->app->logs) {
+    if (!hoist_driver_offers(pe.drv, HOIST_KIND_APP, HOIST_OP_LOGS)) {
         fprintf(stderr, "hoist logs: provider '%s' does not serve application logs\n",
                 pe.env->provider);
         rc = EXIT_FAILED;
@@ -473,7 +474,7 @@ int cmd_logs(cli_opts *o)
     free(what);
     ctx.cancel = &stop_flag;
     fflush(stdout);
-    hoist_status s = pe.drv->ops->app->logs(pe.drv->prov, &ctx, &r, STDOUT_FILENO, o->follow);
+    hoist_status s = hoist_driver_app_logs(pe.drv, &ctx, &r, STDOUT_FILENO, o->follow);
     if (s != HOIST_OK && !(s == HOIST_E_CANCELLED && stop_flag)) {
         fprintf(stderr, "hoist logs: %s\n", hoist_ctx_error(&ctx) ? hoist_ctx_error(&ctx) : hoist_status_name(s));
         rc = EXIT_FAILED;
