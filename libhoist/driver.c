@@ -439,6 +439,26 @@ static void on_crash(int sig)
     _exit(1);
 }
 
+void hoist_guard_report_abandoned(void)
+{
+    hoist_guard *g = cur_guard;
+    if (!g)
+        return;
+    char buf[512];
+    size_t n = 0;
+    put_str(buf, &n, sizeof buf, "hoist: provider '");
+    put_str(buf, &n, sizeof buf, g->driver);
+    put_str(buf, &n, sizeof buf, "' had not returned from ");
+    put_str(buf, &n, sizeof buf, g->op);
+    if (g->what) {
+        put_str(buf, &n, sizeof buf, " of ");
+        put_str(buf, &n, sizeof buf, g->what);
+    }
+    put_str(buf, &n, sizeof buf, " and ignored the interrupt; leaving it\n");
+    ssize_t w = write(STDERR_FILENO, buf, n);
+    (void)w;
+}
+
 void hoist_crash_report_install(void)
 {
     struct sigaction sa;

@@ -137,5 +137,13 @@ void hoist_guard_leave(hoist_guard *g);
  * a sanitizer's report).  Call once, early, from the program's main thread.
  */
 void hoist_crash_report_install(void);
+/*
+ * hoist_guard_report_abandoned - when this thread is inside a driver call,
+ * write "hoist: provider 'x' had not returned from OP of WHAT and ignored
+ * the interrupt; leaving it" to stderr; else nothing.  For a signal handler
+ * about to leave the process (e.g. on a second interrupt): a driver deaf to
+ * cancellation is named, not silently abandoned.  Async-signal-safe.
+ */
+void hoist_guard_report_abandoned(void);
 
 #endif

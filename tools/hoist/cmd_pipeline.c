@@ -29,8 +29,10 @@ static void on_signal(int sig)
     (void)sig;
     /* First signal: finish what is in flight and save.  Second: leave now;
      * the state on disk is consistent because every write is a rename. */
-    if (stop_flag)
+    if (stop_flag) {
+        hoist_guard_report_abandoned();
         _exit(EXIT_INTERRUPTED);
+    }
     stop_flag = 1;
     static const char msg[] = "\nhoist: interrupted: finishing the calls in flight and saving "
                               "state (interrupt again to quit at once)\n";
