@@ -187,8 +187,6 @@ static const char *fields_problem(const answer_field *f, size_t n, char *buf, si
     return NULL;
 }
 
-#define N_FIELDS(a) (sizeof(a) / sizeof(a)[0])
-
 hoist_status hoist_driver_call(hoist_driver *drv, hoist_kind kind, hoist_op op, hoist_ctx *ctx,
                                const hoist_resource *r, hoist_result *out)
 {
@@ -213,72 +211,78 @@ hoist_status hoist_driver_call(hoist_driver *drv, hoist_kind kind, hoist_op op, 
     return st;
 }
 
+/*
+ * The ops that fill a struct (credentials, connection): @out is the
+ * struct of @kind's op.  Calls, checks its strings, and clears it unless
+ * the answer is HOIST_OK and well-formed.
+ */
+static hoist_status struct_call(hoist_driver *drv, hoist_kind kind, hoist_op op, hoist_ctx *ctx,
+                                const hoist_resource *r, void *out)
+{
+    entry e = lookup(drv, kind, op);
+    call c;
+    hoist_status st = call_begin(&c, drv, kind, op, ctx, r,
+                                 e.cluster_creds || e.registry_creds || e.connection);
+    if (st != HOIST_OK)
+        return st;
+    hoist_cluster_credentials *cc = out;
+    hoist_registry_credentials *rc = out;
+    hoist_db_connection *dc = out;
+    answer_field f[4];
+    size_t n = 0;
+    int port_ok = 1;
+    if (e.cluster_creds) {
+        st = e.cluster_creds(drv->prov, ctx, r, cc);
+        f[n++] = (answer_field){"endpoint", cc->endpoint, NONEMPTY};
+        f[n++] = (answer_field){"ca_pem", cc->ca_pem, OPTIONAL};
+        f[n++] = (answer_field){"token", cc->token, OPTIONAL};
+    } else if (e.registry_creds) {
+        st = e.registry_creds(drv->prov, ctx, r, rc);
+        f[n++] = (answer_field){"endpoint", rc->endpoint, NONEMPTY};
+        f[n++] = (answer_field){"repository", rc->repository, NONEMPTY};
+        f[n++] = (answer_field){"username", rc->username, OPTIONAL};
+        f[n++] = (answer_field){"password", rc->password, OPTIONAL};
+    } else {
+        /* The strings become URLs and environment variables. */
+        st = e.connection(drv->prov, ctx, r, dc);
+        f[n++] = (answer_field){"host", dc->host, REQUIRED};
+        f[n++] = (answer_field){"user", dc->user, REQUIRED};
+        f[n++] = (answer_field){"database", dc->database, REQUIRED};
+        f[n++] = (answer_field){"password", dc->password, OPTIONAL};
+        port_ok = dc->port > 0 && dc->port <= 65535;
+    }
+    char buf[128];
+    const char *why = st == HOIST_OK ? fields_problem(f, n, buf, sizeof buf) : NULL;
+    if (st == HOIST_OK && !why && !port_ok)
+        why = "port: not in 1..65535";
+    st = call_end(&c, st, why);
+    if (st != HOIST_OK && e.cluster_creds)
+        hoist_cluster_credentials_clear(cc);
+    else if (st != HOIST_OK && e.registry_creds)
+        hoist_registry_credentials_clear(rc);
+    else if (st != HOIST_OK)
+        hoist_db_connection_clear(dc);
+    return st;
+}
+
 hoist_status hoist_driver_cluster_credentials(hoist_driver *drv, hoist_ctx *ctx,
                                               const hoist_resource *r,
                                               hoist_cluster_credentials *out)
 {
-    entry e = lookup(drv, HOIST_KIND_CLUSTER, HOIST_OP_CREDENTIALS);
-    call c;
-    hoist_status st = call_begin(&c, drv, HOIST_KIND_CLUSTER, HOIST_OP_CREDENTIALS, ctx, r,
-                                 e.cluster_creds != NULL);
-    if (st != HOIST_OK)
-        return st;
-    st = e.cluster_creds(drv->prov, ctx, r, out);
-    char buf[128];
-    const answer_field f[] = {{"endpoint", out->endpoint, NONEMPTY},
-                       {"ca_pem", out->ca_pem, OPTIONAL},
-                       {"token", out->token, OPTIONAL}};
-    st = call_end(&c, st, st == HOIST_OK ? fields_problem(f, N_FIELDS(f), buf, sizeof buf) : NULL);
-    if (st != HOIST_OK)
-        hoist_cluster_credentials_clear(out);
-    return st;
+    return struct_call(drv, HOIST_KIND_CLUSTER, HOIST_OP_CREDENTIALS, ctx, r, out);
 }
 
 hoist_status hoist_driver_registry_credentials(hoist_driver *drv, hoist_ctx *ctx,
                                                const hoist_resource *r,
                                                hoist_registry_credentials *out)
 {
-    entry e = lookup(drv, HOIST_KIND_REGISTRY, HOIST_OP_CREDENTIALS);
-    call c;
-    hoist_status st = call_begin(&c, drv, HOIST_KIND_REGISTRY, HOIST_OP_CREDENTIALS, ctx, r,
-                                 e.registry_creds != NULL);
-    if (st != HOIST_OK)
-        return st;
-    st = e.registry_creds(drv->prov, ctx, r, out);
-    char buf[128];
-    const answer_field f[] = {{"endpoint", out->endpoint, NONEMPTY},
-                       {"repository", out->repository, NONEMPTY},
-                       {"username", out->username, OPTIONAL},
-                       {"password", out->password, OPTIONAL}};
-    st = call_end(&c, st, st == HOIST_OK ? fields_problem(f, N_FIELDS(f), buf, sizeof buf) : NULL);
-    if (st != HOIST_OK)
-        hoist_registry_credentials_clear(out);
-    return st;
+    return struct_call(drv, HOIST_KIND_REGISTRY, HOIST_OP_CREDENTIALS, ctx, r, out);
 }
 
 hoist_status hoist_driver_db_connection(hoist_driver *drv, hoist_ctx *ctx, const hoist_resource *r,
                                         hoist_db_connection *out)
 {
-    entry e = lookup(drv, HOIST_KIND_DATABASE, HOIST_OP_CONNECTION);
-    call c;
-    hoist_status st = call_begin(&c, drv, HOIST_KIND_DATABASE, HOIST_OP_CONNECTION, ctx, r,
-                                 e.connection != NULL);
-    if (st != HOIST_OK)
-        return st;
-    st = e.connection(drv->prov, ctx, r, out);
-    /* The strings become URLs and environment variables. */
-    char buf[128];
-    const answer_field f[] = {{"host", out->host, REQUIRED},
-                       {"user", out->user, REQUIRED},
-                       {"database", out->database, REQUIRED},
-                       {"password", out->password, OPTIONAL}};
-    const char *why = st == HOIST_OK ? fields_problem(f, N_FIELDS(f), buf, sizeof buf) : NULL;
-    if (st == HOIST_OK && !why && (out->port <= 0 || out->port > 65535))
-        why = "port: not in 1..65535";
-    st = call_end(&c, st, why);
-    if (st != HOIST_OK)
-        hoist_db_connection_clear(out);
-    return st;
+    return struct_call(drv, HOIST_KIND_DATABASE, HOIST_OP_CONNECTION, ctx, r, out);
 }
 
 hoist_status hoist_driver_app_logs(hoist_driver *drv, hoist_ctx *ctx, const hoist_resource *r,

@@ -6,7 +6,7 @@
  *   registry (repo per app) -> image ----+     ^
  *   network -> managed database --------------+  (container databases need the cluster)
  *
- * Each node names an executor.  "provider" calls the driver's ops table for
+ * Each node names an executor.  "provider" calls the driver (through driver.h) for
  * the node's kind and is built in.  "image" (building and pushing app images,
  * issue 10) and "kube" (workloads on the cluster, issue 11) are registered
  * by their modules with hoist_executor_register(); until then a node that
