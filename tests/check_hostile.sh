@@ -15,47 +15,43 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/hoist-hostile-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 plan_n=0
 
-# project DRIVER SETTING DATABASES: a fresh project using DRIVER, with one
-# extra environment setting line and the named managed databases; one app
-# uses the first database.
-project() {
+# newproj DRIVER LINE...: a fresh project $P whose environment dev uses
+# DRIVER with the given setting lines; the caller appends the rest.
+newproj() {
     P=$T/p$plan_n
     plan_n=$((plan_n + 1))
     mkdir -p "$P/api"
     echo 'console.log("x")' > "$P/api/index.js"
+    drv=$1
+    shift
     {
         echo "project: hostile"
         echo "environments:"
         echo "  dev:"
-        echo "    provider: $1"
-        echo "    $2"
-        echo "    timeouts: {database: 1, app: 1}"
+        echo "    provider: $drv"
+        for l in "$@"; do echo "    $l"; done
+    } > "$P/hoist.yml"
+}
+
+# project DRIVER SETTING DATABASES: a fresh project using DRIVER, with one
+# extra environment setting line and the named managed databases; one app
+# uses the first database.
+project() {
+    newproj "$1" "$2" "timeouts: {database: 1, app: 1}"
+    {
         echo "databases:"
         for d in $3; do echo "  - {name: $d, engine: postgresql, mode: managed}"; done
         echo "applications:"
         echo "  - {name: api, path: ./api, port: 3000, databases: [$(echo $3 | cut -d' ' -f1)]}"
-    } > "$P/hoist.yml"
+    } >> "$P/hoist.yml"
 }
 
 # kproject DRIVER SETTING APP: a project whose apps run through the core's
 # image and kube executors (runtime: kube), so the registry and cluster
 # credentials are asked for.  APP is the application's flow mapping.
 kproject() {
-    P=$T/p$plan_n
-    plan_n=$((plan_n + 1))
-    mkdir -p "$P/api"
-    echo 'console.log("x")' > "$P/api/index.js"
-    {
-        echo "project: hostile"
-        echo "environments:"
-        echo "  dev:"
-        echo "    provider: $1"
-        echo "    runtime: kube"
-        echo "    $2"
-        echo "    timeouts: {image: 1, app: 1}"
-        echo "applications:"
-        echo "  - $3"
-    } > "$P/hoist.yml"
+    newproj "$1" "runtime: kube" "$2" "timeouts: {image: 1, app: 1}"
+    printf 'applications:\n  - %s\n' "$3" >> "$P/hoist.yml"
 }
 
 # deploy: run it (bounded, so a hang fails the test instead of the suite).
@@ -230,7 +226,11 @@ deploy
 # A hung logs call ignores the first interrupt; the second leaves, naming it.
 "$HOIST" logs -f "$P/hoist.yml" -e dev api --provider-dir "$HOSTILE_DIR" > "$P/out" 2> "$P/err" &
 pid=$!
-sleep 1
+n=0 # the driver prints a line on entry: from then on hoist handles signals
+while ! grep -q "hostile log line" "$P/out" 2>/dev/null && [ $n -lt 60 ]; do
+    sleep 0.5
+    n=$((n + 1))
+done
 kill -TERM "$pid" 2>/dev/null
 sleep 1
 kill -TERM "$pid" 2>/dev/null

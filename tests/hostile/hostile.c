@@ -158,12 +158,13 @@ static hoist_status hostile_app_logs(void *vp, hoist_ctx *ctx, const hoist_resou
 {
     hostile *h = vp;
     (void)ctx, (void)follow;
-    hostile_misbehave(h, "logs");
-    if (hostile_mode(h, "logs-status"))
-        return (hoist_status)42;
+    /* First a line, so a test knows the call (and hoist's signal handling) began. */
     char line[128];
     int n = snprintf(line, sizeof line, "hostile log line of %s\n", r->name);
-    return write(fd, line, (size_t)n) == n ? HOIST_OK : HOIST_E_INTERNAL;
+    if (write(fd, line, (size_t)n) != n)
+        return HOIST_E_INTERNAL;
+    hostile_misbehave(h, "logs");
+    return hostile_mode(h, "logs-status") ? (hoist_status)42 : HOIST_OK;
 }
 
 static hoist_status hostile_cluster_credentials(void *vp, hoist_ctx *ctx, const hoist_resource *r,
