@@ -1,5 +1,6 @@
 /* graph.c - model + driver -> resource graph; the executor registry. */
 #include "graph.h"
+#include "driver.h"
 #include "host.h"
 #include "loader.h"
 #include "srcdigest.h"
@@ -24,140 +25,21 @@ int hoist_kind_parse(const char *s)
     return -1;
 }
 
-hoist_op_fn hoist_driver_op(const hoist_driver *drv, hoist_kind kind, const char *op)
-{
-    const hoist_provider_ops *o = drv ? drv->ops : NULL;
-    if (!o)
-        return NULL;
-    /* Members are looked up by name so one switch serves every op. */
-    int e = strcmp(op, "ensure") == 0, ob = strcmp(op, "observe") == 0,
-        d = strcmp(op, "destroy") == 0, p = strcmp(op, "pause") == 0;
-#define PICK(t) ((t) ? (e ? (t)->ensure : ob ? (t)->observe : d ? (t)->destroy : NULL) : NULL)
-    switch (kind) {
-    case HOIST_KIND_NETWORK: return p ? NULL : PICK(o->network);
-    case HOIST_KIND_CLUSTER: return p ? NULL : PICK(o->cluster);
-    case HOIST_KIND_REGISTRY: return p ? NULL : PICK(o->registry);
-    case HOIST_KIND_DATABASE: return p ? (o->database ? o->database->pause : NULL) : PICK(o->database);
-    case HOIST_KIND_APP: return p ? (o->app ? o->app->pause : NULL) : PICK(o->app);
-    default: return NULL;
-    }
-#undef PICK
-}
-
 /* ---------------------------------------------------------------- executors */
 
-static hoist_status provider_call(const char *op, hoist_driver *drv, hoist_ctx *ctx,
-                                  const hoist_node *n, const hoist_resource *r, hoist_result *out)
-{
-    hoist_op_fn fn = hoist_driver_op(drv, n->kind, op);
-    if (!fn)
-        return hoist_ctx_fail(ctx, HOIST_E_UNSUPPORTED, "provider '%s' does not support %s on %s",
-                              drv ? drv->name : "?", op, hoist_kind_name(n->kind));
-    hoist_guard g;
-    hoist_guard_enter(&g, drv->name, op, n->key);
-    hoist_status st = fn(drv->prov, ctx, r, out);
-    hoist_guard_leave(&g);
-    /* Malformed answers never reach the state file or dependents. */
-    char *why = hoist_driver_json_problem(out->outputs, "outputs", 0);
-    if (!why)
-        why = hoist_driver_json_problem(out->secrets, "secrets", 1);
-    if (why) {
-        json_decref(out->outputs);
-        json_decref(out->secrets);
-        out->outputs = out->secrets = NULL;
-        if (st >= 0 || !hoist_ctx_error(ctx)) {
-            if (st >= 0) { /* a success is overruled: any stale detail is not the reason */
-                free(ctx->err);
-                ctx->err = NULL;
-            }
-            st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "provider '%s' returned malformed data "
-                                "from %s of %s: %s", drv->name, op, n->key, why);
-        }
-        free(why);
-    }
-    return st;
-}
-
-const char *hoist_driver_string_problem(const char *s, int required)
-{
-    if (!s)
-        return required ? "missing (NULL)" : NULL;
-    size_t len = strnlen(s, HOIST_DRIVER_STRING_MAX + 1);
-    if (len > HOIST_DRIVER_STRING_MAX)
-        return "longer than 1 MiB";
-    if (!hoist_utf8_valid(s, len))
-        return "not valid UTF-8";
-    return NULL;
-}
-
-static char *json_problem(const json_t *j, hoist_buf *path, int depth, int flat)
-{
-    const char *why = NULL;
-    if (depth > 32)
-        why = "nested more than 32 levels deep";
-    else if (json_is_string(j)) {
-        /* Strings may hold NUL bytes (json_stringn): check the whole length. */
-        size_t len = json_string_length(j);
-        why = len > HOIST_DRIVER_STRING_MAX ? "longer than 1 MiB"
-              : !hoist_utf8_valid(json_string_value(j), len) ? "not valid UTF-8"
-              : memchr(json_string_value(j), 0, len) ? "contains a NUL byte" : NULL;
-    } else if (flat && depth > 0) {
-        why = "not a string";
-    } else if (json_is_object(j)) {
-        const char *k;
-        json_t *v;
-        size_t at = path->len;
-        json_object_foreach((json_t *)j, k, v) {
-            const char *kp = hoist_driver_string_problem(k, 1);
-            hoist_buf_printf(path, ".%s", kp ? "<key>" : k);
-            if (kp)
-                return hoist_xasprintf("%s: key %s", path->s, kp);
-            char *r = json_problem(v, path, depth + 1, flat);
-            if (r)
-                return r;
-            path->len = at;
-            path->s[at] = '\0';
-        }
-    } else if (json_is_array(j)) {
-        size_t i, at = path->len;
-        json_t *v;
-        json_array_foreach(j, i, v) {
-            hoist_buf_printf(path, "[%zu]", i);
-            char *r = json_problem(v, path, depth + 1, flat);
-            if (r)
-                return r;
-            path->len = at;
-            path->s[at] = '\0';
-        }
-    }
-    return why ? hoist_xasprintf("%s: %s", path->s, why) : NULL;
-}
-
-char *hoist_driver_json_problem(const json_t *j, const char *field, int flat_strings)
-{
-    if (!j)
-        return NULL;
-    if (!json_is_object(j))
-        return hoist_xasprintf("%s: not a JSON object", field);
-    hoist_buf path = {0};
-    hoist_buf_puts(&path, field);
-    char *r = json_problem(j, &path, 0, flat_strings);
-    hoist_buf_free(&path);
-    return r;
-}
-
-#define PROVIDER_OP(op)                                                                        \
+/* The "provider" executor: the node's own operation, through the driver door. */
+#define PROVIDER_OP(op, OP)                                                                    \
     static hoist_status provider_##op(void *self, hoist_driver *drv, hoist_ctx *ctx,           \
                                       const hoist_node *n, const hoist_resource *r,            \
                                       hoist_result *out)                                       \
     {                                                                                          \
         (void)self;                                                                            \
-        return provider_call(#op, drv, ctx, n, r, out);                                        \
+        return hoist_driver_call(drv, n->kind, OP, ctx, r, out);                               \
     }
-PROVIDER_OP(ensure)
-PROVIDER_OP(observe)
-PROVIDER_OP(destroy)
-PROVIDER_OP(pause)
+PROVIDER_OP(ensure, HOIST_OP_ENSURE)
+PROVIDER_OP(observe, HOIST_OP_OBSERVE)
+PROVIDER_OP(destroy, HOIST_OP_DESTROY)
+PROVIDER_OP(pause, HOIST_OP_PAUSE)
 
 static const hoist_executor provider_executor = {
     .name = "provider",
@@ -214,7 +96,7 @@ const char *hoist_executor_missing_reason(const char *name, hoist_kind kind)
 int hoist_node_runnable(const hoist_node *n, const hoist_driver *drv, const char **why)
 {
     if (strcmp(n->executor, "provider") == 0) {
-        if (drv && !hoist_driver_op(drv, n->kind, "ensure")) {
+        if (drv && !hoist_driver_offers(drv, n->kind, HOIST_OP_ENSURE)) {
             *why = n->kind == HOIST_KIND_DATABASE
                        ? "this provider offers no managed databases: use mode: container"
                        : "this provider does not offer this kind of resource";
@@ -271,14 +153,13 @@ hoist_graph *hoist_graph_build(const hoist_config *cfg, const hoist_env_cfg *env
     hoist_graph *g = hoist_xcalloc(1, sizeof *g);
     g->cfg = cfg;
     g->env = env;
-    const hoist_provider_ops *ops = drv ? drv->ops : NULL;
-    int has_network = !drv || (ops && ops->network);
-    int has_cluster = !drv || (ops && ops->cluster);
-    int has_registry = !drv || (ops && ops->registry);
+    int has_network = !drv || hoist_driver_offers_kind(drv, HOIST_KIND_NETWORK);
+    int has_cluster = !drv || hoist_driver_offers_kind(drv, HOIST_KIND_CLUSTER);
+    int has_registry = !drv || hoist_driver_offers_kind(drv, HOIST_KIND_REGISTRY);
     /* Apps run through the driver's app ops (the local runtime) when it has
      * them; such a runtime runs the source directory itself, so no image is
      * built for it.  Otherwise apps are Kubernetes workloads. */
-    int local_apps = !drv || (ops && ops->app);
+    int local_apps = !drv || hoist_driver_offers_kind(drv, HOIST_KIND_APP);
     int need_cluster = 0;
     for (size_t i = 0; i < cfg->n_dbs; i++)
         need_cluster |= cfg->dbs[i].mode == HOIST_DB_CONTAINER;

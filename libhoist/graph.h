@@ -6,7 +6,7 @@
  *   registry (repo per app) -> image ----+     ^
  *   network -> managed database --------------+  (container databases need the cluster)
  *
- * Each node names an executor.  "provider" calls the driver's ops table for
+ * Each node names an executor.  "provider" calls the driver (through driver.h) for
  * the node's kind and is built in.  "image" (building and pushing app images,
  * issue 10) and "kube" (workloads on the cluster, issue 11) are registered
  * by their modules with hoist_executor_register(); until then a node that
@@ -83,8 +83,8 @@ void hoist_graph_dot(const hoist_graph *g, const char *const *labels, FILE *fp);
  * once through hoist_ctx_fail(ctx, ...) or the driver.
  * @self: the executor's own context (hoist_executor.self).
  * @drv:  the environment's initialised driver (for credentials: a kube
- *        executor calls drv->ops->cluster->credentials, an image executor
- *        drv->ops->registry->credentials).
+ *        executor calls hoist_driver_cluster_credentials(), an image
+ *        executor hoist_driver_registry_credentials(); see driver.h).
  * @n:    the node; @r: the resource as the driver would see it, with needs
  *        (outputs of needed nodes by kind then name) and recorded outputs.
  * Called from worker threads; never twice at once for the same node.
@@ -115,29 +115,5 @@ const char *hoist_executor_missing_reason(const char *name, hoist_kind kind);
  * to a static explanation.
  */
 int hoist_node_runnable(const hoist_node *n, const hoist_driver *drv, const char **why);
-
-/* The driver op of @drv for @kind (e.g. ops->database->ensure); NULL if not offered. */
-hoist_op_fn hoist_driver_op(const hoist_driver *drv, hoist_kind kind, const char *op);
-
-/*
- * Checks on what a driver hands back: it is code hoist did not write, and
- * its answers go into the state file, the events and the apps' environment.
- * HOIST_DRIVER_STRING_MAX bounds one string (a runaway driver must not fill
- * the state file or memory).
- *
- * hoist_driver_string_problem - NULL if @s is acceptable, else a static
- * reason ("missing", "not valid UTF-8", "longer than 1 MiB").  @required: a
- * NULL @s is a problem.  Thread-safe.
- */
-#define HOIST_DRIVER_STRING_MAX (1024 * 1024)
-const char *hoist_driver_string_problem(const char *s, int required);
-/*
- * hoist_driver_json_problem - NULL if @j (a result's outputs or secrets,
- * named @field) is NULL or an object whose keys and strings pass
- * hoist_driver_string_problem (and, with @flat_strings, whose values are
- * all strings); else a new string naming the member and the reason
- * ("outputs.id: not valid UTF-8").  Thread-safe.
- */
-char *hoist_driver_json_problem(const json_t *j, const char *field, int flat_strings);
 
 #endif

@@ -6,6 +6,7 @@
  * registry's HEAD answers.
  */
 #include "imagexec.h"
+#include "driver.h"
 #include "graph.h"
 #include "host.h"
 #include "loader.h"
@@ -22,7 +23,7 @@ static hoist_status repo_credentials(hoist_driver *drv, hoist_ctx *ctx, const ho
                                      const hoist_resource *r, hoist_registry_credentials *out)
 {
     out->struct_size = sizeof *out;
-    if (!drv || !drv->ops->registry || !drv->ops->registry->credentials)
+    if (!hoist_driver_offers(drv, HOIST_KIND_REGISTRY, HOIST_OP_CREDENTIALS))
         return hoist_ctx_fail(ctx, HOIST_E_UNSUPPORTED,
                               "provider '%s' gives no registry credentials, so the image of "
                               "'%s' cannot be pushed", drv ? drv->name : "?", n->name);
@@ -31,17 +32,12 @@ static hoist_status repo_credentials(hoist_driver *drv, hoist_ctx *ctx, const ho
     json_t *needs = json_object();
     hoist_resource rr = {.struct_size = sizeof rr, .project = r->project, .env = r->env,
                          .name = n->name, .spec = spec, .needs = needs, .recorded = recorded};
-    hoist_guard g;
-    hoist_guard_enter(&g, drv->name, "credentials", n->key);
-    hoist_status st = drv->ops->registry->credentials(drv->prov, ctx, &rr, out);
-    hoist_guard_leave(&g);
+    /* The door checks the endpoint and repository are there and well-formed. */
+    hoist_status st = hoist_driver_registry_credentials(drv, ctx, &rr, out);
     json_decref(spec);
     json_decref(needs);
     if (st == HOIST_OK) {
         hoist_secret_add(out->password);
-        if (!out->endpoint || !*out->endpoint || !out->repository || !*out->repository)
-            st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "provider '%s' returned registry "
-                                "credentials without an endpoint or repository", drv->name);
     } else if (!hoist_ctx_error(ctx)) {
         hoist_ctx_fail(ctx, st, "cannot get the registry credentials for '%s': %s", n->name,
                        hoist_status_name(st));

@@ -6,7 +6,8 @@ libhoist_la_SOURCES = \
 	libhoist/util.c libhoist/util.h \
 	libhoist/log.c libhoist/log.h \
 	libhoist/host.c libhoist/host.h \
-	libhoist/loader.c libhoist/loader.h
+	libhoist/loader.c libhoist/loader.h \
+	libhoist/driver.c libhoist/driver.h
 
 libhoist_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS) $(XML_CFLAGS) \
 	$(ARCHIVE_CFLAGS)

@@ -1,5 +1,6 @@
 /* loader.c - find, vet and load provider modules (libltdl). */
 #include "loader.h"
+#include "driver.h"
 #include "host.h"
 #include "util.h"
 
@@ -7,7 +8,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <ltdl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -504,92 +504,4 @@ void hoist_db_connection_clear(hoist_db_connection *c)
     free(c->database);
     memset(c, 0, sizeof *c);
     c->struct_size = sz;
-}
-
-/* ------------------------------------------------------------ crash reports */
-
-/* initial-exec: the handler must not call __tls_get_addr (not async-signal-safe). */
-static __thread hoist_guard *cur_guard __attribute__((tls_model("initial-exec")));
-
-void hoist_guard_enter(hoist_guard *g, const char *driver, const char *op, const char *what)
-{
-    g->driver = driver;
-    g->op = op;
-    g->what = what;
-    g->prev = cur_guard;
-    cur_guard = g;
-}
-
-void hoist_guard_leave(hoist_guard *g)
-{
-    cur_guard = g->prev;
-}
-
-static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-#define N_CRASH_SIGNALS (sizeof crash_signals / sizeof crash_signals[0])
-static struct sigaction crash_prev[N_CRASH_SIGNALS];
-
-/* Async-signal-safe pieces of the message. */
-static void put_str(char *buf, size_t *n, size_t cap, const char *s)
-{
-    while (s && *s && *n + 1 < cap)
-        buf[(*n)++] = *s++;
-}
-
-static void put_int(char *buf, size_t *n, size_t cap, int v)
-{
-    char d[12];
-    int k = 0;
-    do
-        d[k++] = (char)('0' + v % 10);
-    while ((v /= 10) > 0 && k < 11);
-    while (k > 0 && *n + 1 < cap)
-        buf[(*n)++] = d[--k];
-}
-
-static void on_crash(int sig)
-{
-    hoist_guard *g = cur_guard;
-    size_t i = 0;
-    while (i < N_CRASH_SIGNALS && crash_signals[i] != sig)
-        i++;
-    if (!g || i == N_CRASH_SIGNALS) {
-        /* Not a driver's fault: give the signal back to whoever had it
-         * (returning re-executes the faulting instruction; abort() raises
-         * again once its handler returns). */
-        if (i < N_CRASH_SIGNALS)
-            sigaction(sig, &crash_prev[i], NULL);
-        return;
-    }
-    static const char *const names[] = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"};
-    char buf[512];
-    size_t n = 0;
-    put_str(buf, &n, sizeof buf, "\nhoist: provider '");
-    put_str(buf, &n, sizeof buf, g->driver);
-    put_str(buf, &n, sizeof buf, "' crashed (signal ");
-    put_int(buf, &n, sizeof buf, sig);
-    put_str(buf, &n, sizeof buf, ", ");
-    put_str(buf, &n, sizeof buf, names[i]);
-    put_str(buf, &n, sizeof buf, ") during ");
-    put_str(buf, &n, sizeof buf, g->op);
-    if (g->what) {
-        put_str(buf, &n, sizeof buf, " of ");
-        put_str(buf, &n, sizeof buf, g->what);
-    }
-    put_str(buf, &n, sizeof buf, "; state saved up to the last completed step\n");
-    ssize_t w = write(STDERR_FILENO, buf, n);
-    (void)w;
-    _exit(1);
-}
-
-void hoist_crash_report_install(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_crash;
-    sigemptyset(&sa.sa_mask);
-    /* SA_NODEFER: a second fault inside the handler still ends the process. */
-    sa.sa_flags = SA_NODEFER;
-    for (size_t i = 0; i < N_CRASH_SIGNALS; i++)
-        sigaction(crash_signals[i], &sa, &crash_prev[i]);
 }

@@ -81,34 +81,4 @@ const char *hoist_status_name(hoist_status s);
 /* Writes "pause-database,autoscale,..." into a new string. */
 char *hoist_caps_string(unsigned caps);
 
-/*
- * Crash containment.  A driver is code hoist did not write, running in
- * hoist's process: when it faults, the user must learn which driver did it
- * and during what, not see a bare "Segmentation fault".  Every call into a
- * driver is bracketed by hoist_guard_enter/leave, which keep a thread-local
- * record (the fault is delivered to the faulting thread, so its handler
- * reads the right record).
- *
- * hoist_guard_enter - note that this thread now runs @op ("init",
- * "ensure", ...) of driver @driver on resource @what ("network/net", or
- * NULL).  The strings are borrowed and must outlive the matching leave; @g
- * is caller storage (usually on the stack).  Calls nest.  Thread-safe.
- */
-typedef struct hoist_guard {
-    const char *driver, *op, *what;
-    struct hoist_guard *prev;
-} hoist_guard;
-void hoist_guard_enter(hoist_guard *g, const char *driver, const char *op, const char *what);
-/* hoist_guard_leave - end the call entered with @g (restores the outer one). */
-void hoist_guard_leave(hoist_guard *g);
-/*
- * hoist_crash_report_install - catch SIGSEGV, SIGBUS, SIGILL, SIGFPE and
- * SIGABRT: inside a guarded driver call, print "hoist: provider 'x' crashed
- * (signal N, SIGSEGV) during ensure of network/net; state saved up to the
- * last completed step" and _exit(1) (every state write is an atomic rename,
- * so the file on disk is whole).  Outside a driver call the previous
- * disposition is restored and the signal proceeds as before (a core dump, or
- * a sanitizer's report).  Call once, early, from the program's main thread.
- */
-void hoist_crash_report_install(void);
 #endif

@@ -1,5 +1,6 @@
 /* plan.c - what would change, and why; env injection for apps. */
 #include "plan.h"
+#include "driver.h"
 #include "host.h"
 #include "loader.h"
 #include "log.h"
@@ -169,8 +170,8 @@ json_t *hoist_app_env(hoist_env_run *er, const hoist_node *n, char **err)
         const char *engine = json_string_value(json_object_get(dn->spec, "engine"));
         hoist_db_connection c = {.struct_size = sizeof c};
         hoist_status st = HOIST_OK;
-        if (strcmp(dn->executor, "provider") == 0 && er->drv && er->drv->ops->database &&
-            er->drv->ops->database->connection) {
+        if (strcmp(dn->executor, "provider") == 0 &&
+            hoist_driver_offers(er->drv, HOIST_KIND_DATABASE, HOIST_OP_CONNECTION)) {
             json_t *needs = hoist_needs_from_state(er, dn);
             hoist_resource r = {.struct_size = sizeof r, .project = er->cfg->project,
                                 .env = er->env->name, .name = dbname, .spec = dn->spec,
@@ -180,29 +181,10 @@ json_t *hoist_app_env(hoist_env_run *er, const hoist_node *n, char **err)
             hoist_ctx_init(&ctx, er->drv, what);
             free(what);
             ctx.cancel = er->cancel;
-            hoist_guard g;
-            hoist_guard_enter(&g, er->drv->name, "connection", dn->key);
-            st = er->drv->ops->database->connection(er->drv->prov, &ctx, &r, &c);
-            hoist_guard_leave(&g);
-            if (st == HOIST_OK) {
-                /* The strings become URLs and environment variables: refuse
-                 * a malformed answer here, naming the driver and the field. */
-                const char *field = "host", *why = hoist_driver_string_problem(c.host, 1);
-                if (!why && (why = hoist_driver_string_problem(c.user, 1)))
-                    field = "user";
-                if (!why && (why = hoist_driver_string_problem(c.database, 1)))
-                    field = "database";
-                if (!why && (why = hoist_driver_string_problem(c.password, 0)))
-                    field = "password";
-                if (!why && (c.port <= 0 || c.port > 65535))
-                    field = "port", why = "not in 1..65535";
-                if (why) {
-                    *err = hoist_xasprintf("provider '%s' returned a malformed connection for "
-                                           "database '%s': %s: %s", er->drv->name, dbname,
-                                           field, why);
-                    st = HOIST_E_INTERNAL;
-                }
-            } else
+            /* The door validates the answer: the strings become URLs and
+             * environment variables. */
+            st = hoist_driver_db_connection(er->drv, &ctx, &r, &c);
+            if (st != HOIST_OK)
                 *err = hoist_xasprintf("database '%s': cannot get its connection: %s", dbname,
                                        hoist_ctx_error(&ctx) ? hoist_ctx_error(&ctx)
                                                              : hoist_status_name(st));
@@ -396,7 +378,7 @@ static void observe_one(size_t i, void *arg)
         return;
     const hoist_node *n = it->node >= 0 ? &j->er->g->nodes[it->node] : NULL;
     const hoist_executor *ex = hoist_executor_find(n ? n->executor : "provider");
-    if (!ex || (!n && !hoist_driver_op(j->er->drv, it->kind, "observe")))
+    if (!ex || (!n && !hoist_driver_offers(j->er->drv, it->kind, HOIST_OP_OBSERVE)))
         return;
     json_t *rec = hoist_state_get(j->er->st, hoist_kind_name(it->kind), it->name);
     json_t *recorded = hoist_recorded_view(rec);
@@ -488,7 +470,7 @@ hoist_plan *hoist_plan_build(hoist_env_run *er, hoist_plan_mode mode, int observ
             const hoist_executor *ex = n ? hoist_executor_find(n->executor) : NULL;
             int can = ex && (strcmp(ex->name, "provider") != 0
                                  ? ex->pause != NULL
-                                 : hoist_driver_op(er->drv, (hoist_kind)ki, "pause") != NULL);
+                                 : hoist_driver_offers(er->drv, (hoist_kind)ki, HOIST_OP_PAUSE));
             const char *status = it->recorded_status ? it->recorded_status : "";
             if (strcmp(status, "paused") == 0)
                 set_reason(it, HOIST_ACT_NOOP, hoist_xstrdup("already paused"));

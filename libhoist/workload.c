@@ -1,5 +1,6 @@
 /* workload.c - app and container-database manifests; the "kube" executor (see workload.h). */
 #include "workload.h"
+#include "driver.h"
 #include "host.h"
 #include "log.h"
 #include "state.h"
@@ -513,7 +514,7 @@ static hoist_status drv_creds(void *arg, hoist_ctx *ctx, hoist_cluster_credentia
     json_t *empty = json_object();
     hoist_resource r = {.struct_size = sizeof r, .project = s->project, .env = s->env,
                         .name = "cluster", .spec = empty, .needs = empty, .recorded = s->recorded};
-    hoist_status st = s->drv->ops->cluster->credentials(s->drv->prov, ctx, &r, out);
+    hoist_status st = hoist_driver_cluster_credentials(s->drv, ctx, &r, out);
     if (st != HOIST_OK && !hoist_ctx_error(ctx))
         hoist_ctx_fail(ctx, st, "provider '%s' gave no credentials for the cluster",
                        s->drv->name);
@@ -533,7 +534,7 @@ static void drv_src_free(void *arg)
 hoist_kube *hoist_kube_for_cluster(hoist_driver *drv, const char *project, const char *env,
                                    const json_t *cluster_outputs, char **err)
 {
-    if (!drv || !drv->ops || !drv->ops->cluster || !drv->ops->cluster->credentials) {
+    if (!hoist_driver_offers(drv, HOIST_KIND_CLUSTER, HOIST_OP_CREDENTIALS)) {
         *err = hoist_xasprintf("provider '%s' gives no Kubernetes credentials for its cluster",
                                drv ? drv->name : "?");
         return NULL;

@@ -1,5 +1,7 @@
-/* check_graph.c - graph shape per driver offer, executors, source digests. */
+/* check_graph.c - graph shape per driver offer, executors, the driver door, source digests. */
 #include "graph.h"
+#include "driver.h"
+#include "host.h"
 #include "srcdigest.h"
 #include "testutil.h"
 
@@ -145,6 +147,93 @@ START_TEST(no_cluster_offered_is_an_error)
 }
 END_TEST
 
+/* A driver that misbehaves in ways the door must catch (libhoist/driver.c). */
+static hoist_status odd_status(void *p, hoist_ctx *c, const hoist_resource *r, hoist_result *o)
+{
+    (void)p; (void)c; (void)r;
+    o->outputs = json_pack("{s:s}", "id", "net-1");
+    return (hoist_status)42;
+}
+
+static hoist_status empty_endpoint(void *p, hoist_ctx *c, const hoist_resource *r,
+                                   hoist_cluster_credentials *o)
+{
+    (void)p; (void)c; (void)r;
+    o->endpoint = strdup("");
+    o->token = strdup("t");
+    return HOIST_OK;
+}
+
+static hoist_status good_registry(void *p, hoist_ctx *c, const hoist_resource *r,
+                                  hoist_registry_credentials *o)
+{
+    (void)p; (void)c;
+    o->endpoint = strdup("https://registry.example");
+    o->repository = strdup(r->name);
+    return HOIST_OK;
+}
+
+START_TEST(driver_door_reports_and_validates)
+{
+    static const hoist_network_ops net = {sizeof net, odd_status, dummy_op, dummy_op};
+    static const hoist_cluster_ops cl = {sizeof cl, dummy_op, dummy_op, dummy_op, empty_endpoint};
+    static const hoist_registry_ops reg = {sizeof reg, dummy_op, dummy_op, dummy_op, good_registry};
+    static const hoist_provider_ops ops = {sizeof ops, &net, &cl, &reg, &k_db, NULL};
+    hoist_driver drv = {.name = "x", .ops = &ops};
+    json_t *empty = json_object();
+    hoist_resource r = {.struct_size = sizeof r, .project = "p", .env = "e", .name = "api",
+                        .spec = empty, .needs = empty};
+    hoist_ctx ctx;
+
+    /* What is offered, by enum. */
+    ck_assert(hoist_driver_offers(&drv, HOIST_KIND_CLUSTER, HOIST_OP_CREDENTIALS));
+    ck_assert(!hoist_driver_offers(&drv, HOIST_KIND_DATABASE, HOIST_OP_CONNECTION));
+    ck_assert(!hoist_driver_offers(&drv, HOIST_KIND_DATABASE, HOIST_OP_PAUSE));
+    ck_assert(!hoist_driver_offers(&drv, HOIST_KIND_IMAGE, HOIST_OP_ENSURE));
+    ck_assert(!hoist_driver_offers_kind(&drv, HOIST_KIND_APP));
+
+    /* Unsupported: named, not called. */
+    hoist_ctx_init(&ctx, &drv, NULL);
+    hoist_result out = {.struct_size = sizeof out};
+    ck_assert_int_eq(hoist_driver_call(&drv, HOIST_KIND_DATABASE, HOIST_OP_PAUSE, &ctx, &r, &out),
+                     HOIST_E_UNSUPPORTED);
+    ck_assert_str_eq(hoist_ctx_error(&ctx), "provider 'x' does not support pause on database");
+    hoist_ctx_cleanup(&ctx);
+
+    /* A status that is none: refused, outputs dropped. */
+    hoist_ctx_init(&ctx, &drv, NULL);
+    r.name = "network";
+    ck_assert_int_eq(hoist_driver_call(&drv, HOIST_KIND_NETWORK, HOIST_OP_ENSURE, &ctx, &r, &out),
+                     HOIST_E_INTERNAL);
+    ck_assert_ptr_null(out.outputs);
+    ck_assert_str_eq(hoist_ctx_error(&ctx), "provider 'x' returned malformed data from ensure "
+                                            "of network/network: status 42 is not a hoist_status");
+    hoist_ctx_cleanup(&ctx);
+
+    /* Credentials without an endpoint: refused and cleared. */
+    hoist_ctx_init(&ctx, &drv, NULL);
+    r.name = "cluster";
+    hoist_cluster_credentials cc = {.struct_size = sizeof cc};
+    ck_assert_int_eq(hoist_driver_cluster_credentials(&drv, &ctx, &r, &cc), HOIST_E_INTERNAL);
+    ck_assert_ptr_null(cc.endpoint);
+    ck_assert_ptr_null(cc.token);
+    ck_assert_str_eq(hoist_ctx_error(&ctx), "provider 'x' returned malformed data from "
+                                            "credentials of cluster/cluster: endpoint: empty");
+    hoist_ctx_cleanup(&ctx);
+
+    /* A well-formed answer passes untouched. */
+    hoist_ctx_init(&ctx, &drv, NULL);
+    r.name = "api";
+    hoist_registry_credentials rc = {.struct_size = sizeof rc};
+    ck_assert_int_eq(hoist_driver_registry_credentials(&drv, &ctx, &r, &rc), HOIST_OK);
+    ck_assert_str_eq(rc.repository, "api");
+    ck_assert_ptr_null(hoist_ctx_error(&ctx));
+    hoist_registry_credentials_clear(&rc);
+    hoist_ctx_cleanup(&ctx);
+    json_decref(empty);
+}
+END_TEST
+
 static char *digest(const char *dir)
 {
     char *err = NULL;
@@ -203,6 +292,7 @@ int main(void)
     tcase_add_test(tc, local_runtime_shape);
     tcase_add_test(tc, kube_cloud_shape_and_executors);
     tcase_add_test(tc, no_cluster_offered_is_an_error);
+    tcase_add_test(tc, driver_door_reports_and_validates);
     tcase_add_test(tc, source_digest_tracks_content_mode_and_ignores);
     suite_add_tcase(s, tc);
     return tu_main(s);

@@ -1,7 +1,10 @@
 #!/bin/sh
 # check_hostile.sh - drivers that crash, return malformed data or hang
-# (tests/hostile/hostile.c), run through the real CLI: each is reported by
-# the driver's name, hoist exits 1 (never dies of the signal, never hangs),
+# (tests/hostile/hostile.c) in ensure, in registry and cluster credentials,
+# in a database connection and in logs, run through the real CLI (every
+# call goes through libhoist/driver.c): each is reported by
+# the driver's name, hoist exits 1 (130 for a hung `hoist logs` interrupted
+# twice; never dies of the signal, never hangs),
 # and the state file stays whole and lists what completed before the failure.
 . "$HOIST_SRCDIR/tests/lib.sh"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed (reads the state file)"
@@ -12,26 +15,43 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/hoist-hostile-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 plan_n=0
 
-# project DRIVER SETTING DATABASES: a fresh project using DRIVER, with one
-# extra environment setting line and the named managed databases; one app
-# uses the first database.
-project() {
+# newproj DRIVER LINE...: a fresh project $P whose environment dev uses
+# DRIVER with the given setting lines; the caller appends the rest.
+newproj() {
     P=$T/p$plan_n
     plan_n=$((plan_n + 1))
     mkdir -p "$P/api"
     echo 'console.log("x")' > "$P/api/index.js"
+    drv=$1
+    shift
     {
         echo "project: hostile"
         echo "environments:"
         echo "  dev:"
-        echo "    provider: $1"
-        echo "    $2"
-        echo "    timeouts: {database: 1}"
+        echo "    provider: $drv"
+        for l in "$@"; do echo "    $l"; done
+    } > "$P/hoist.yml"
+}
+
+# project DRIVER SETTING DATABASES: a fresh project using DRIVER, with one
+# extra environment setting line and the named managed databases; one app
+# uses the first database.
+project() {
+    newproj "$1" "$2" "timeouts: {database: 1, app: 1}"
+    {
         echo "databases:"
         for d in $3; do echo "  - {name: $d, engine: postgresql, mode: managed}"; done
         echo "applications:"
         echo "  - {name: api, path: ./api, port: 3000, databases: [$(echo $3 | cut -d' ' -f1)]}"
-    } > "$P/hoist.yml"
+    } >> "$P/hoist.yml"
+}
+
+# kproject DRIVER SETTING APP: a project whose apps run through the core's
+# image and kube executors (runtime: kube), so the registry and cluster
+# credentials are asked for.  APP is the application's flow mapping.
+kproject() {
+    newproj "$1" "runtime: kube" "$2" "timeouts: {image: 1, app: 1}"
+    printf 'applications:\n  - %s\n' "$3" >> "$P/hoist.yml"
 }
 
 # deploy: run it (bounded, so a hang fails the test instead of the suite).
@@ -109,8 +129,8 @@ project hostile_malformed "malformed: null-host" main
 deploy
 check "null host in a connection: exits 1 (rc=$rc)" [ "$rc" -eq 1 ]
 check "null host in a connection: names driver, database and field" \
-    says "provider 'hostile_malformed' returned a malformed connection for database 'main': host: missing (NULL)"
-says "malformed connection" || show
+    says "database 'main': cannot get its connection: provider 'hostile_malformed' returned malformed data from connection of database/main: host: missing (NULL)"
+says "malformed data" || show
 check "null host: network and database completed and are recorded ready" \
     sh -c "[ \"\$(P='$P' ; python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))[\"resources\"]; print(d[\"network/network\"][\"status\"], d[\"database/main\"][\"status\"])' '$P/.hoist/state/dev.json')\" = 'ready ready' ]"
 
@@ -128,4 +148,100 @@ check "hang: independent work finished: the other database is ready" \
 check "hang: the hung database is not recorded as ready" \
     [ "$(state_status database/slow)" = create-requested ]
 check "hang: the app that needs it was skipped" says "needs database/slow, which failed"
+# 5. Credentials and connections: a crash, a malformed answer and a hang in
+# each is reported by the driver's name; what completed before stays ready.
+BUILT='{name: api, path: ./api, port: 3000}'
+PREBUILT='{name: api, image: "nginx:1.27", port: 3000}'
+# entry NAME OP-OF-WHAT DONE-KEY FAILED-KEY MALFORMED-SETTING EXPECTED-REASON PROJECT-CMD...
+# PROJECT-CMD is called as "PROJECT-CMD DRIVER SETTING" and writes the project.
+entry() {
+    name=$1 opof=$2 done_key=$3 failed_key=$4 bad=$5 reason=$6
+    shift 6
+    "$@" hostile_crash "crash_in: $name"
+    deploy
+    check "crash in $name: exits 1 (rc=$rc)" [ "$rc" -eq 1 ]
+    check "crash in $name: names driver, operation and resource" \
+        says "provider 'hostile_crash' crashed (signal 11, SIGSEGV) during $opof; state saved up to the last completed step"
+    says "during $opof" || show
+    check "crash in $name: state parses; $done_key is ready" [ "$(state_status "$done_key")" = ready ]
+    st=$(state_status "$failed_key")
+    check "crash in $name: $failed_key is not recorded as ready ($st)" [ "$st" != ready ]
+
+    "$@" hostile_malformed "malformed: $bad"
+    deploy
+    check "malformed $name ($bad): exits 1 (rc=$rc)" [ "$rc" -eq 1 ]
+    check "malformed $name ($bad): reported as '$reason'" \
+        says "provider 'hostile_malformed' returned malformed data from $opof: $reason"
+    says "$reason" || show
+    st=$(state_status "$failed_key")
+    check "malformed $name: state parses; $failed_key is not ready ($st)" \
+        sh -c "[ '$st' != ready ] && [ '$(state_status "$done_key")' = ready ]"
+
+    "$@" hostile_hang "hang_in: $name"
+    deploy
+    check "hang in $name: the run ends (rc=$rc after ${took}s)" sh -c "[ $rc -eq 1 ] && [ $took -lt 30 ]"
+    check "hang in $name: the call is reported as abandoned at the deadline" \
+        says "provider 'hostile_hang' did not return within the deadline"
+    says "did not return" || show
+    st=$(state_status "$failed_key")
+    check "hang in $name: state parses; $failed_key is not ready ($st)" \
+        sh -c "[ '$st' != ready ] && [ '$(state_status "$done_key")' = ready ]"
+}
+kbuilt() { kproject "$1" "$2" "$BUILT"; }
+kprebuilt() { kproject "$1" "$2" "$PREBUILT"; }
+dbproject() { project "$1" "$2" main; }
+entry registry-credentials "credentials of registry/api" registry/api image/api \
+    empty-repository "repository: empty" kbuilt
+entry cluster-credentials "credentials of cluster/cluster" cluster/cluster app/api \
+    endpoint-bad-utf8 "endpoint: not valid UTF-8" kprebuilt
+entry connection "connection of database/main" database/main app/api \
+    port-zero "port: not in 1..65535" dbproject
+
+# 6. Logs: the deploy succeeds, then `hoist logs` meets the misbehaviour.
+logs() {
+    timeout 30 "$HOIST" logs -f "$P/hoist.yml" -e dev api --provider-dir "$HOSTILE_DIR" \
+        > "$P/out" 2> "$P/err"
+    rc=$?
+}
+project hostile_crash "crash_in: logs" main
+deploy
+check "logs: the deploy is unaffected (rc=$rc)" [ "$rc" -eq 0 ]
+logs
+check "crash in logs: exits 1 (rc=$rc)" [ "$rc" -eq 1 ]
+check "crash in logs: names driver, operation and app" \
+    says "provider 'hostile_crash' crashed (signal 11, SIGSEGV) during logs of app/api"
+says "crashed" || show
+check "crash in logs: state still parses and lists the app as ready" [ "$(state_status app/api)" = ready ]
+
+project hostile_malformed "malformed: logs-status" main
+deploy
+logs
+check "malformed logs: exits 1 (rc=$rc)" [ "$rc" -eq 1 ]
+check "malformed logs: an unknown status is reported with the driver's name" \
+    says "provider 'hostile_malformed' returned malformed data from logs of app/api: status 42 is not a hoist_status"
+says "status 42" || show
+
+project hostile_hang "hang_in: logs" main
+deploy
+# A hung logs call ignores the first interrupt; the second leaves, naming it.
+"$HOIST" logs -f "$P/hoist.yml" -e dev api --provider-dir "$HOSTILE_DIR" > "$P/out" 2> "$P/err" &
+pid=$!
+n=0 # the driver prints a line on entry: from then on hoist handles signals
+while ! grep -q "hostile log line" "$P/out" 2>/dev/null && [ $n -lt 60 ]; do
+    sleep 0.5
+    n=$((n + 1))
+done
+kill -TERM "$pid" 2>/dev/null
+sleep 1
+kill -TERM "$pid" 2>/dev/null
+n=0
+while kill -0 "$pid" 2>/dev/null && [ $n -lt 20 ]; do sleep 0.5; n=$((n + 1)); done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+check "hang in logs: the second interrupt leaves (rc=$rc, 130 expected)" [ "$rc" -eq 130 ]
+check "hang in logs: the driver and the call are named" \
+    says "provider 'hostile_hang' had not returned from logs of app/api and ignored the interrupt"
+says "had not returned" || show
+check "hang in logs: state still parses and lists the app as ready" [ "$(state_status app/api)" = ready ]
 done_testing

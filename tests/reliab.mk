@@ -43,3 +43,7 @@ TESTS += tests/crash_clouds.sh tests/fault_storm.sh tests/secrets_clouds.sh
 EXTRA_DIST += tests/crash_clouds.sh tests/crash_storm.sh tests/fault_storm.sh \
 	tests/secrets_clouds.sh tests/secrets_lib.sh tests/state_secrets.py \
 	tests/storm_lib.sh tests/storm_orphans.py tests/RELIABILITY.md
+
+# Every call into a driver goes through libhoist/driver.c (grep-based).
+TESTS += tests/driver_door.sh
+EXTRA_DIST += tests/driver_door.sh

@@ -4,18 +4,31 @@
  * variant (tests/reliab.mk), each otherwise a well-formed 1.x driver with a
  * network, managed databases and local apps:
  *
- *   hostile_crash      setting crash_in: init | ensure  -> SIGSEGV there
- *                      (ensure: only databases crash, after the network is up)
+ *   hostile_crash      setting crash_in: init | ensure | connection |
+ *                      registry-credentials | cluster-credentials | logs
+ *                      -> SIGSEGV there (ensure: only databases crash,
+ *                      after the network is up)
  *   hostile_malformed  setting malformed: outputs-array | huge | bad-utf8 |
- *                      secrets-number (the network's ensure result), or
- *                      null-host (a database connection without a host)
+ *                      secrets-number (the network's ensure result),
+ *                      null-host | port-zero (a database connection),
+ *                      empty-repository (registry credentials),
+ *                      endpoint-bad-utf8 (cluster credentials) or
+ *                      logs-status (logs returns a status that is not one)
  *   hostile_hang       databases named "slow*" never return from ensure and
- *                      ignore cancellation; everything else succeeds
+ *                      ignore cancellation; with setting hang_in: connection
+ *                      | registry-credentials | cluster-credentials | logs,
+ *                      that call never returns instead; everything else
+ *                      succeeds
+ *
+ * Setting runtime: kube drops the app ops and offers a cluster and a
+ * registry instead, so apps run through the core's image and kube
+ * executors (which ask for the registry and cluster credentials).
  */
 #include <hoist/host.h>
 #include <hoist/provider.h>
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,6 +41,7 @@
 
 typedef struct hostile {
     char mode[32];
+    char hang_in[32];
 } hostile;
 
 /* A real fault in driver code: a store to a page mapped without access (not
@@ -43,6 +57,18 @@ static void hostile_segv(void)
 static int hostile_mode(const hostile *h, const char *m)
 {
     return strcmp(h->mode, m) == 0;
+}
+
+/* Crash or hang in @where ("connection", "logs"...) when told to. */
+static void hostile_misbehave(const hostile *h, const char *where)
+{
+    if (hostile_mode(h, where))
+        hostile_segv();
+#ifdef HOSTILE_HANG
+    if (strcmp(h->hang_in, where) == 0)
+        for (;;) /* deaf to cancellation and deadlines */
+            sleep(3600);
+#endif
 }
 
 static hoist_status hostile_network_ensure(void *vp, hoist_ctx *ctx, const hoist_resource *r,
@@ -110,8 +136,9 @@ static hoist_status hostile_db_connection(void *vp, hoist_ctx *ctx, const hoist_
 {
     hostile *h = vp;
     (void)ctx;
+    hostile_misbehave(h, "connection");
     out->host = hostile_mode(h, "null-host") ? NULL : strdup("127.0.0.1");
-    out->port = 5432;
+    out->port = hostile_mode(h, "port-zero") ? 0 : 5432;
     out->user = strdup("app");
     out->password = strdup("hostile-db-password");
     out->database = strdup(r->name);
@@ -123,6 +150,46 @@ static hoist_status hostile_app_ensure(void *vp, hoist_ctx *ctx, const hoist_res
 {
     (void)vp, (void)ctx;
     out->outputs = json_pack("{s:s}", "id", r->name);
+    return HOIST_OK;
+}
+
+static hoist_status hostile_app_logs(void *vp, hoist_ctx *ctx, const hoist_resource *r, int fd,
+                                     int follow)
+{
+    hostile *h = vp;
+    (void)ctx, (void)follow;
+    /* First a line, so a test knows the call (and hoist's signal handling) began. */
+    char line[128];
+    int n = snprintf(line, sizeof line, "hostile log line of %s\n", r->name);
+    if (write(fd, line, (size_t)n) != n)
+        return HOIST_E_INTERNAL;
+    hostile_misbehave(h, "logs");
+    return hostile_mode(h, "logs-status") ? (hoist_status)42 : HOIST_OK;
+}
+
+static hoist_status hostile_cluster_credentials(void *vp, hoist_ctx *ctx, const hoist_resource *r,
+                                                hoist_cluster_credentials *out)
+{
+    hostile *h = vp;
+    (void)ctx, (void)r;
+    hostile_misbehave(h, "cluster-credentials");
+    /* Nothing listens there: a well-behaved answer fails later, at the API. */
+    out->endpoint = strdup(hostile_mode(h, "endpoint-bad-utf8") ? "https://\xff\xfe:1"
+                                                                 : "https://127.0.0.1:1");
+    out->token = strdup("hostile-cluster-token");
+    return HOIST_OK;
+}
+
+static hoist_status hostile_registry_credentials(void *vp, hoist_ctx *ctx, const hoist_resource *r,
+                                                 hoist_registry_credentials *out)
+{
+    hostile *h = vp;
+    (void)ctx;
+    hostile_misbehave(h, "registry-credentials");
+    out->endpoint = strdup("http://127.0.0.1:1");
+    out->repository = strdup(hostile_mode(h, "empty-repository") ? "" : r->name);
+    out->username = strdup("hostile");
+    out->password = strdup("hostile-registry-password");
     return HOIST_OK;
 }
 
@@ -146,6 +213,7 @@ static const hoist_app_ops hostile_app = {
     .ensure = hostile_app_ensure,
     .observe = hostile_observe,
     .destroy = hostile_gone,
+    .logs = hostile_app_logs,
 };
 
 static const hoist_provider_ops hostile_ops = {
@@ -153,6 +221,31 @@ static const hoist_provider_ops hostile_ops = {
     .network = &hostile_network,
     .database = &hostile_database,
     .app = &hostile_app,
+};
+
+/* runtime: kube.  Ensure answers with the resource's name as its id. */
+static const hoist_cluster_ops hostile_cluster = {
+    .struct_size = sizeof hostile_cluster,
+    .ensure = hostile_app_ensure,
+    .observe = hostile_observe,
+    .destroy = hostile_gone,
+    .credentials = hostile_cluster_credentials,
+};
+
+static const hoist_registry_ops hostile_registry = {
+    .struct_size = sizeof hostile_registry,
+    .ensure = hostile_app_ensure,
+    .observe = hostile_observe,
+    .destroy = hostile_gone,
+    .credentials = hostile_registry_credentials,
+};
+
+static const hoist_provider_ops hostile_kube_ops = {
+    .struct_size = sizeof hostile_kube_ops,
+    .network = &hostile_network,
+    .cluster = &hostile_cluster,
+    .registry = &hostile_registry,
+    .database = &hostile_database,
 };
 
 static hoist_status hostile_init(const hoist_host *host, hoist_ctx *ctx, json_t *settings,
@@ -170,8 +263,12 @@ static hoist_status hostile_init(const hoist_host *host, hoist_ctx *ctx, json_t 
         return HOIST_E_INTERNAL;
     if (mode)
         strncpy(h->mode, mode, sizeof h->mode - 1);
+    const char *hang_in = json_string_value(json_object_get(settings, "hang_in"));
+    if (hang_in)
+        strncpy(h->hang_in, hang_in, sizeof h->hang_in - 1);
+    const char *runtime = json_string_value(json_object_get(settings, "runtime"));
     *prov = h;
-    *ops = &hostile_ops;
+    *ops = runtime && strcmp(runtime, "kube") == 0 ? &hostile_kube_ops : &hostile_ops;
     return HOIST_OK;
 }
 

@@ -4,6 +4,7 @@
  * (graph -> plan -> run, with state and events).
  */
 #include "cli.h"
+#include "driver.h"
 #include "events.h"
 #include "graph.h"
 #include "host.h"
@@ -28,8 +29,10 @@ static void on_signal(int sig)
     (void)sig;
     /* First signal: finish what is in flight and save.  Second: leave now;
      * the state on disk is consistent because every write is a rename. */
-    if (stop_flag)
+    if (stop_flag) {
+        hoist_guard_report_abandoned();
         _exit(EXIT_INTERRUPTED);
+    }
     stop_flag = 1;
     static const char msg[] = "\nhoist: interrupted: finishing the calls in flight and saving "
                               "state (interrupt again to quit at once)\n";
@@ -447,12 +450,12 @@ int cmd_logs(cli_opts *o)
         rc = EXIT_USAGE;
         goto done;
     }
-    if (!pe.drv->ops->app) {
+    if (!hoist_driver_offers_kind(pe.drv, HOIST_KIND_APP)) {
         /* Apps run on Kubernetes: read their pods' logs through the API. */
         rc = cli_kube_logs(o, &pe, app);
         goto done;
     }
-    if (!pe.drv->ops->app->logs) {
+    if (!hoist_driver_offers(pe.drv, HOIST_KIND_APP, HOIST_OP_LOGS)) {
         fprintf(stderr, "hoist logs: provider '%s' does not serve application logs\n",
                 pe.env->provider);
         rc = EXIT_FAILED;
@@ -477,7 +480,7 @@ int cmd_logs(cli_opts *o)
     free(what);
     ctx.cancel = &stop_flag;
     fflush(stdout);
-    hoist_status s = pe.drv->ops->app->logs(pe.drv->prov, &ctx, &r, STDOUT_FILENO, o->follow);
+    hoist_status s = hoist_driver_app_logs(pe.drv, &ctx, &r, STDOUT_FILENO, o->follow);
     if (s != HOIST_OK && !(s == HOIST_E_CANCELLED && stop_flag)) {
         fprintf(stderr, "hoist logs: %s\n", hoist_ctx_error(&ctx) ? hoist_ctx_error(&ctx) : hoist_status_name(s));
         rc = EXIT_FAILED;

@@ -1,5 +1,6 @@
 /* cmd_providers.c - `hoist providers` and `hoist validate`. */
 #include "cli.h"
+#include "driver.h"
 #include "log.h"
 #include "util.h"
 
@@ -110,14 +111,13 @@ int cmd_validate(cli_opts *o)
     return EXIT_DONE;
 }
 
-static void print_ops(const hoist_provider_ops *ops)
+static void print_ops(const hoist_driver *d)
 {
-    struct { const char *kind; const void *table; } kinds[] = {
-        {"network", ops->network}, {"cluster", ops->cluster}, {"registry", ops->registry},
-        {"database", ops->database}, {"app", ops->app},
-    };
+    static const hoist_kind kinds[] = {HOIST_KIND_NETWORK, HOIST_KIND_CLUSTER, HOIST_KIND_REGISTRY,
+                                       HOIST_KIND_DATABASE, HOIST_KIND_APP};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        printf("  %-9s %s\n", kinds[i].kind, kinds[i].table ? "offered" : "not offered");
+        printf("  %-9s %s\n", hoist_kind_name(kinds[i]),
+               hoist_driver_offers_kind(d, kinds[i]) ? "offered" : "not offered");
 }
 
 /* The keys the driver declares for hoist.yml (ABI 1.3), with their docs. */
@@ -160,7 +160,7 @@ static int providers_info(cli_opts *o, hoist_loader *l, const char *name)
     print_settings(d->desc);
     if (st == HOIST_OK) {
         printf("operations:\n");
-        print_ops(d->ops);
+        print_ops(d);
     } else {
         /* Without settings some drivers cannot start (no credentials): say so, not fail.
          * The message is the driver's own, so it is redacted like every log line. */

@@ -1,6 +1,7 @@
 /* main.c - the hoist command line: option parsing and dispatch. */
 #include "autoconfig.h"
 #include "cli.h"
+#include "driver.h"
 #include "imagexec.h"
 #include "loader.h"
 #include "util.h"
