@@ -4,7 +4,7 @@
  * every failed answer through host->http_error (DO's {"id","message"}).
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* vasprintf, timegm */
+#define _GNU_SOURCE /* timegm */
 #endif
 #include "do.h"
 
@@ -14,31 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-char *do_strdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort();
-    return d;
-}
-
-char *do_printf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        abort();
-    return s;
-}
-
 hoist_status do_req(do_prov *p, hoist_ctx *ctx, const char *method, const char *path,
                     json_t *body, unsigned flags, unsigned quiet, long *status, json_t **out)
 {
     const hoist_host *h = p->host;
-    char *url = do_printf("%s%s", p->api, path);
+    char *url = hoist_kit_xasprintf("%s%s", p->api, path);
     char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
     const char *headers[] = {p->auth, "Accept: application/json",
                              data ? "Content-Type: application/json" : NULL, NULL};
@@ -66,7 +46,7 @@ hoist_status do_req(do_prov *p, hoist_ctx *ctx, const char *method, const char *
         if (out)
             *out = json_loadb(rs.body, rs.body_len, 0, NULL);
     } else if (rs.status < 200 || rs.status >= 300) {
-        char *what = do_printf("%s %s", method, path);
+        char *what = hoist_kit_xasprintf("%s %s", method, path);
         st = h->http_error(ctx, &rs, what);
         free(what);
     } else if (out && rs.body_len > 0) {
@@ -98,7 +78,7 @@ hoist_status do_list_all(do_prov *p, hoist_ctx *ctx, const char *path, const cha
     hoist_status st = HOIST_OK;
     const char *sep = strchr(path, '?') ? "&" : "?";
     for (long page = 1;; page++) {
-        char *u = do_printf("%s%spage=%ld&per_page=200", path, sep, page);
+        char *u = hoist_kit_xasprintf("%s%spage=%ld&per_page=200", path, sep, page);
         json_t *j = NULL;
         st = do_req(p, ctx, "GET", u, NULL, 0, 0, NULL, &j);
         free(u);
@@ -129,7 +109,7 @@ hoist_status do_list_all(do_prov *p, hoist_ctx *ctx, const char *path, const cha
 
 char *do_slug(const char *s, char repl)
 {
-    char *d = do_strdup(s);
+    char *d = hoist_kit_xstrdup(s);
     for (char *c = d; *c; c++) {
         if (*c >= 'A' && *c <= 'Z')
             *c = (char)(*c - 'A' + 'a');
@@ -141,21 +121,15 @@ char *do_slug(const char *s, char repl)
 
 char *do_name(const hoist_resource *r, const char *name, size_t max)
 {
-    char *raw = do_printf("%s-%s-%s", r->project, r->env, name);
-    char *s = do_slug(raw, '-');
-    free(raw);
-    if (strlen(s) > max)
-        s[max] = '\0';
-    /* DO names must not end with a dash */
-    for (size_t n = strlen(s); n > 1 && s[n - 1] == '-'; n--)
-        s[n - 1] = '\0';
-    return s;
+    /* DO names must not end with a dash; a long name ends with a hash of the
+       whole, so two resources never share one by a cut. */
+    return hoist_kit_name(max, HOIST_KIT_NAME_NO_END_DASH, r->project, r->env, name, (char *)NULL);
 }
 
 /* Tags allow letters, digits, ':', '-', '_' (up to 255): anything else becomes '_'. */
 static char *do_tag(const char *a, const char *b)
 {
-    char *t = do_printf("hoist:%s:%s", a, b);
+    char *t = hoist_kit_xasprintf("hoist:%s:%s", a, b);
     for (char *c = t; *c; c++)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
               *c == ':' || *c == '-' || *c == '_'))
@@ -167,7 +141,7 @@ static char *do_tag(const char *a, const char *b)
 
 json_t *do_tags(const hoist_resource *r, const char *kind)
 {
-    char *res = do_printf("%s-%s", kind, r->name);
+    char *res = hoist_kit_xasprintf("%s-%s", kind, r->name);
     char *a = do_tag("project", r->project), *b = do_tag("env", r->env), *c = do_tag("resource", res);
     json_t *t = json_pack("[s,s,s]", a, b, c);
     free(res);
