@@ -62,8 +62,8 @@ static void local_app_free(local_app *a)
 
 static char *local_inst_path(local_app *a, int i, const char *file)
 {
-    return file ? local_xasprintf("%s/inst-%d/%s", a->dir, i, file)
-                : local_xasprintf("%s/inst-%d", a->dir, i);
+    return file ? hoist_kit_xasprintf("%s/inst-%d/%s", a->dir, i, file)
+                : hoist_kit_xasprintf("%s/inst-%d", a->dir, i);
 }
 
 static char *local_app_log(local_prov *p, const char *name, int i)
@@ -73,7 +73,7 @@ static char *local_app_log(local_prov *p, const char *name, int i)
 
 static char *local_port_key(const char *name, int i)
 {
-    return local_xasprintf("app/%s/%d", name, i);
+    return hoist_kit_xasprintf("app/%s/%d", name, i);
 }
 
 /*
@@ -82,7 +82,7 @@ static char *local_port_key(const char *name, int i)
  */
 static char *local_project_dir(local_prov *p)
 {
-    char *d = local_xstrdup(p->dir);
+    char *d = hoist_kit_xstrdup(p->dir);
     for (int up = 0; up < 3; up++) {
         char *s = strrchr(d, '/');
         if (!s || s == d)
@@ -93,7 +93,7 @@ static char *local_project_dir(local_prov *p)
     }
     free(d);
     char cwd[4096];
-    return local_xstrdup(getcwd(cwd, sizeof cwd) ? cwd : ".");
+    return hoist_kit_xstrdup(getcwd(cwd, sizeof cwd) ? cwd : ".");
 }
 
 /* The app's source directory: spec "source_dir" (absolute, if the core sets
@@ -106,20 +106,20 @@ static char *local_app_source(local_prov *p, json_t *spec)
     if (!s)
         return NULL;
     if (s[0] == '/')
-        return local_xstrdup(s);
+        return hoist_kit_xstrdup(s);
     char *proj = local_project_dir(p);
-    char *full = local_xasprintf("%s/%s", proj, s);
+    char *full = hoist_kit_xasprintf("%s/%s", proj, s);
     free(proj);
     char buf[4096];
     char *real = realpath(full, buf);
-    char *out = local_xstrdup(real ? real : full);
+    char *out = hoist_kit_xstrdup(real ? real : full);
     free(full);
     return out;
 }
 
 static char *local_hex(uint64_t h)
 {
-    return local_xasprintf("%016" PRIx64, h);
+    return hoist_kit_xasprintf("%016" PRIx64, h);
 }
 
 /* Fill @a from @r; hashes the source tree.  No process is touched. */
@@ -159,16 +159,16 @@ static hoist_status local_app_setup(local_prov *p, hoist_ctx *ctx, const hoist_r
                              r->name, a->src, strerror(errno));
     char *bspec = json_dumps(json_object_get(r->spec, "build"), JSON_COMPACT | JSON_SORT_KEYS |
                                                                     JSON_ENCODE_ANY);
-    uint64_t bh = local_fnv(tree, bspec ? bspec : "", bspec ? strlen(bspec) : 0);
+    uint64_t bh = hoist_kit_fnv1a(tree, bspec ? bspec : "", bspec ? strlen(bspec) : 0);
     free(bspec);
     char *all = json_dumps(r->spec, JSON_COMPACT | JSON_SORT_KEYS);
-    uint64_t rh = local_fnv(bh, all ? all : "", all ? strlen(all) : 0);
+    uint64_t rh = hoist_kit_fnv1a(bh, all ? all : "", all ? strlen(all) : 0);
     if (all)
         memset(all, 0, strlen(all)); /* the spec carries database passwords */
     free(all);
     a->build_hash = local_hex(bh);
     a->run_hash = local_hex(rh);
-    a->rel = local_xasprintf("%s/rel-%s", a->dir, a->build_hash);
+    a->rel = hoist_kit_xasprintf("%s/rel-%s", a->dir, a->build_hash);
     return HOIST_OK;
 }
 
@@ -182,7 +182,7 @@ typedef struct local_env {
 static void local_env_set(local_env *e, const char *k, const char *val)
 {
     size_t kl = strlen(k);
-    char *entry = local_xasprintf("%s=%s", k, val);
+    char *entry = hoist_kit_xasprintf("%s=%s", k, val);
     for (size_t i = 0; i < e->n; i++)
         if (strncmp(e->v[i], k, kl) == 0 && e->v[i][kl] == '=') {
             free(e->v[i]);
@@ -231,7 +231,7 @@ static const char **local_argv_json(json_t *arr)
 {
     if (!json_is_array(arr) || json_array_size(arr) == 0)
         return NULL;
-    const char **v = local_xmalloc((json_array_size(arr) + 1) * sizeof *v);
+    const char **v = hoist_kit_xmalloc((json_array_size(arr) + 1) * sizeof *v);
     size_t i;
     json_t *x;
     json_array_foreach(arr, i, x)
@@ -248,7 +248,7 @@ static const char **local_argv_json(json_t *arr)
 
 static hoist_status local_app_build(local_prov *p, hoist_ctx *ctx, local_app *a)
 {
-    char *marker = local_xasprintf("%s.built", a->rel);
+    char *marker = hoist_kit_xasprintf("%s.built", a->rel);
     char *blog = local_path(p, "logs/%s-build.log", a->name);
     local_env env = {0};
     const char **argv = NULL;
@@ -381,7 +381,7 @@ static int local_inst_current(local_app *a, int i)
  * group), then anything still tagged with the instance. */
 static hoist_status local_inst_stop_dir(local_prov *p, hoist_ctx *ctx, const char *idir)
 {
-    char *pf = local_xasprintf("%s/runner.pid", idir);
+    char *pf = hoist_kit_xasprintf("%s/runner.pid", idir);
     pid_t pid = local_pidfile_alive(pf, LOCAL_RUNNER_NAME);
     if (pid > 0) {
         kill(pid, SIGTERM);
@@ -398,7 +398,7 @@ static hoist_status local_inst_stop_dir(local_prov *p, hoist_ctx *ctx, const cha
         struct timespec ts = {0, 50000000L};
         nanosleep(&ts, NULL);
     }
-    char *ap = local_xasprintf("%s/app.pid", idir);
+    char *ap = hoist_kit_xasprintf("%s/app.pid", idir);
     unlink(pf);
     unlink(ap);
     free(pf);
@@ -445,7 +445,7 @@ static hoist_status local_inst_start(local_prov *p, hoist_ctx *ctx, local_app *a
     }
     local_env_set(&env, LOCAL_TAG, idir);
     size_t nc = json_array_size(cmd);
-    argv = local_xmalloc((nc + 7) * sizeof *argv);
+    argv = hoist_kit_xmalloc((nc + 7) * sizeof *argv);
     size_t n = 0;
     argv[n++] = p->runner;
     argv[n++] = "--dir";
@@ -559,13 +559,13 @@ static void local_app_prune(local_app *a)
     if (!d)
         return;
     struct dirent *e;
-    char *keep = local_xasprintf("rel-%s", a->build_hash);
-    char *keep_marker = local_xasprintf("rel-%s.built", a->build_hash);
+    char *keep = hoist_kit_xasprintf("rel-%s", a->build_hash);
+    char *keep_marker = hoist_kit_xasprintf("rel-%s.built", a->build_hash);
     while ((e = readdir(d))) {
         if (strncmp(e->d_name, "rel-", 4) != 0 || strcmp(e->d_name, keep) == 0 ||
             strcmp(e->d_name, keep_marker) == 0)
             continue;
-        char *path = local_xasprintf("%s/%s", a->dir, e->d_name);
+        char *path = hoist_kit_xasprintf("%s/%s", a->dir, e->d_name);
         local_rmrf(path);
         free(path);
     }
@@ -774,7 +774,7 @@ static hoist_status local_app_destroy(void *vp, hoist_ctx *ctx, const hoist_reso
     char *blog = local_path(p, "logs/%s-build.log", a.name);
     unlink(blog);
     free(blog);
-    char *prefix = local_xasprintf("app/%s/", a.name);
+    char *prefix = hoist_kit_xasprintf("app/%s/", a.name);
     local_port_release(p, prefix);
     free(prefix);
 cleanup:
