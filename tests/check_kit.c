@@ -6,9 +6,7 @@
  */
 #include <hoist/kit.h>
 
-#include <check.h>
-#include <stdlib.h>
-#include <string.h>
+#include "testutil.h"
 
 /* The case from issue 24: a 40-character project and this environment made
    DigitalOcean's 63-character cut give `orders` and `billing` one name. */
@@ -183,9 +181,5 @@ int main(void)
     tcase_add_test(tc, test_name_rds_rules);
     tcase_add_test(tc, test_name_tiny_limit);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_main(s);
 }
