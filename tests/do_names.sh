@@ -4,7 +4,9 @@
 # databases `orders` and `billing` used to be cut to the same 63-character
 # name, and the second adopted the first.  Now each gets its own database
 # cluster (the name keeps a prefix and ends with a hash of the whole), a
-# second deploy changes nothing, and destroy leaves nothing behind.
+# second deploy changes nothing, and destroy leaves nothing behind.  A
+# cluster an older hoist named with the plain cut is still adopted, by the
+# database its ownership tags name and by no other.
 . "$HOIST_SRCDIR/tests/lib.sh"
 . "$HOIST_SRCDIR/tests/sim_lib.sh"
 . "$HOIST_SRCDIR/tests/do_lib.sh"
@@ -48,5 +50,26 @@ check "destroy converges" test $? -eq 0
 check "zero leftovers" test "$(curl -s "$SIM_URL/_sim/resources" | jq '[.resources[] | select(.cloud == "do")] | length')" = 0
 check "every object created exactly once" \
     test "$(curl -s "$SIM_URL/_sim/creations" | jq '[.creations[] | select(.cloud=="do") | .count] | all(. == 1)')" = true
+
+# An older hoist cut the name to 63 characters: that cluster is adopted by the
+# database its tags name (orders), never by another one (billing).
+LEGACY=$(printf '%s-%s' "$PROJECT" "$ENV" | cut -c1-63 | sed 's/-*$//')
+LID=$(curl -s -H "$SIM_DO_AUTH" -H 'Content-Type: application/json' -X POST "$SIM_URL/v2/databases" \
+    -d "{\"name\":\"$LEGACY\",\"engine\":\"pg\",\"version\":\"16\",\"size\":\"db-s-1vcpu-1gb\",\"region\":\"fra1\",\"num_nodes\":1,\"tags\":[\"hoist:project:$PROJECT\",\"hoist:env:$ENV\",\"hoist:resource:database-orders\"]}" |
+    jq -r .database.id)
+check "an old-style database cluster exists ($LEGACY)" test -n "$LID" -a "$LID" != null
+rm -f "$SIM_TMP/state.json"
+drive "$SIM_URL" deploy --project "$PROJECT" --env "$ENV" --databases orders,billing
+check "deploy next to the old-style cluster converges" test $? -eq 0
+[ $? -eq 0 ] || diag "$(tail -20 "$OUT")"
+check "orders adopted the cluster an older hoist made for it" \
+    test "$(jq -r '."database/orders".outputs.id' "$SIM_TMP/state.json")" = "$LID"
+BIL=$(jq -r '."database/billing".outputs.id' "$SIM_TMP/state.json")
+check "billing did not: it has its own" test -n "$BIL" -a "$BIL" != null -a "$BIL" != "$LID"
+check "two database clusters in all" \
+    test "$(curl -s "$SIM_URL/_sim/resources" | jq '[.resources[] | select(.cloud == "do" and .type == "database")] | length')" = 2
+drive "$SIM_URL" destroy --project "$PROJECT" --env "$ENV" --databases orders,billing
+check "destroy removes both, the old-style one included" test $? -eq 0 -a \
+    "$(curl -s "$SIM_URL/_sim/resources" | jq '[.resources[] | select(.cloud == "do")] | length')" = 0
 
 done_testing

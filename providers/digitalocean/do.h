@@ -78,6 +78,21 @@ hoist_status do_list_all(do_prov *p, hoist_ctx *ctx, const char *path, const cha
    trailing '-'), at most @max bytes: a longer one keeps a prefix and ends
    with a hash of the whole.  An empty @name gives "<project>-<env>".  malloc'd. */
 char *do_name(const hoist_resource *r, const char *name, size_t max);
+/*
+ * do_legacy_name - the name do_name gave before hoist/kit.h when @name did
+ * not fit: cut at @max, without trailing dashes.  NULL when the name fits
+ * (then both agree).  Only for adopting what an older hoist created: such a
+ * name may be another resource's (that was the bug), so do_is_named trusts
+ * it only on an object tagged as this very resource.  malloc'd.
+ */
+char *do_legacy_name(const hoist_resource *r, const char *name, size_t max);
+/* 1 if object @o is named @name, or named @legacy (may be NULL) and carries
+   every tag do_tags(@r, @kind) gives. */
+int do_is_named(json_t *o, const hoist_resource *r, const char *kind, const char *name,
+                const char *legacy);
+/* The member of @list that do_is_named picks, an exact name first (borrowed, or NULL). */
+json_t *do_pick_named(json_t *list, const hoist_resource *r, const char *kind, const char *name,
+                      const char *legacy);
 /* @s lowercased with every character outside [a-z0-9] replaced by @repl; malloc'd. */
 char *do_slug(const char *s, char repl);
 /* The ownership tags [hoist:project:P, hoist:env:E, hoist:resource:KIND-NAME] (new ref). */

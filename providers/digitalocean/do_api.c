@@ -126,6 +126,50 @@ char *do_name(const hoist_resource *r, const char *name, size_t max)
     return hoist_kit_name(max, HOIST_KIT_NAME_NO_END_DASH, r->project, r->env, name, (char *)NULL);
 }
 
+char *do_legacy_name(const hoist_resource *r, const char *name, size_t max)
+{
+    char *s = hoist_kit_name((size_t)-1, HOIST_KIT_NAME_NO_END_DASH, r->project, r->env, name,
+                             (char *)NULL);
+    size_t n = strlen(s);
+    if (n <= max) {
+        free(s);
+        return NULL;
+    }
+    for (n = max; n > 1 && s[n - 1] == '-'; n--)
+        ;
+    s[n] = '\0';
+    return s;
+}
+
+int do_is_named(json_t *o, const hoist_resource *r, const char *kind, const char *name,
+                const char *legacy)
+{
+    const char *n = json_string_value(json_object_get(o, "name"));
+    if (!n)
+        return 0;
+    if (!strcmp(n, name))
+        return 1;
+    if (!legacy || strcmp(n, legacy) != 0)
+        return 0;
+    json_t *want = do_tags(r, kind), *have = json_object_get(o, "tags"), *t;
+    size_t i;
+    int all = 1;
+    json_array_foreach(want, i, t) all &= do_has_tag(have, json_string_value(t));
+    json_decref(want);
+    return all;
+}
+
+json_t *do_pick_named(json_t *list, const hoist_resource *r, const char *kind, const char *name,
+                      const char *legacy)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(list, i, o) if (do_is_named(o, r, kind, name, NULL)) return o;
+    if (legacy)
+        json_array_foreach(list, i, o) if (do_is_named(o, r, kind, name, legacy)) return o;
+    return NULL;
+}
+
 /* Tags allow letters, digits, ':', '-', '_' (up to 255): anything else becomes '_'. */
 static char *do_tag(const char *a, const char *b)
 {

@@ -26,6 +26,8 @@ static hoist_status do_cluster_find(do_prov *p, hoist_ctx *ctx, const hoist_reso
                                     const char *id, json_t **out)
 {
     char *name = do_name(r, "cluster", DO_NAME_MAX_CLUSTER);
+    /* a cluster an older hoist named by a plain cut: adopted when tagged as ours */
+    char *legacy = do_legacy_name(r, "cluster", DO_NAME_MAX_CLUSTER);
     json_t *j = NULL, *list = NULL;
     hoist_status st = HOIST_OK;
     *out = NULL;
@@ -33,7 +35,8 @@ static hoist_status do_cluster_find(do_prov *p, hoist_ctx *ctx, const hoist_reso
         char *path = hoist_kit_xasprintf("/v2/kubernetes/clusters/%s", id);
         st = do_req(p, ctx, "GET", path, NULL, 0, DO_Q404, NULL, &j);
         free(path);
-        if (st == HOIST_OK && do_name_is(json_object_get(j, "kubernetes_cluster"), name)) {
+        if (st == HOIST_OK &&
+            do_is_named(json_object_get(j, "kubernetes_cluster"), r, "cluster", name, legacy)) {
             *out = json_incref(json_object_get(j, "kubernetes_cluster"));
             goto cleanup;
         }
@@ -43,17 +46,14 @@ static hoist_status do_cluster_find(do_prov *p, hoist_ctx *ctx, const hoist_reso
     st = do_list_all(p, ctx, "/v2/kubernetes/clusters", "kubernetes_clusters", &list);
     if (st != HOIST_OK)
         goto cleanup;
-    size_t i;
-    json_t *c;
-    json_array_foreach(list, i, c) if (do_name_is(c, name))
-    {
+    json_t *c = do_pick_named(list, r, "cluster", name, legacy);
+    if (c)
         *out = json_incref(c);
-        break;
-    }
 cleanup:
     json_decref(j);
     json_decref(list);
     free(name);
+    free(legacy);
     return st;
 }
 

@@ -57,6 +57,7 @@ static int do_has_members(const char *engine)
 static hoist_status do_db_find(do_prov *p, hoist_ctx *ctx, const hoist_resource *r, json_t **out)
 {
     char *name = do_name(r, r->name, DO_NAME_MAX_DATABASE);
+    char *legacy = do_legacy_name(r, r->name, DO_NAME_MAX_DATABASE);
     const char *id = do_recorded_id(r);
     json_t *j = NULL, *tags = NULL;
     hoist_status st = HOIST_OK;
@@ -66,7 +67,7 @@ static hoist_status do_db_find(do_prov *p, hoist_ctx *ctx, const hoist_resource 
         st = do_req(p, ctx, "GET", path, NULL, 0, DO_Q404, NULL, &j);
         free(path);
         json_t *d = json_object_get(j, "database");
-        if (st == HOIST_OK && !strcmp(json_string_value(json_object_get(d, "name")) ?: "", name)) {
+        if (st == HOIST_OK && do_is_named(d, r, "database", name, legacy)) {
             *out = json_incref(d);
             goto cleanup;
         }
@@ -75,7 +76,9 @@ static hoist_status do_db_find(do_prov *p, hoist_ctx *ctx, const hoist_resource 
         json_decref(j);
         j = NULL;
     }
-    /* By the project tag, then by name (names are unique per account). */
+    /* By the project tag, then by name (names are unique per account); a
+       cluster an older hoist named by a plain cut is adopted when its tags
+       say it is this database. */
     tags = do_tags(r, "database");
     char *path = hoist_kit_xasprintf("/v2/databases?tag_name=%s",
                                      json_string_value(json_array_get(tags, 0)));
@@ -83,17 +86,14 @@ static hoist_status do_db_find(do_prov *p, hoist_ctx *ctx, const hoist_resource 
     free(path);
     if (st != HOIST_OK)
         goto cleanup;
-    size_t i;
-    json_t *d;
-    json_array_foreach(json_object_get(j, "databases"), i, d)
-        if (!strcmp(json_string_value(json_object_get(d, "name")) ?: "", name)) {
-            *out = json_incref(d);
-            break;
-        }
+    json_t *d = do_pick_named(json_object_get(j, "databases"), r, "database", name, legacy);
+    if (d)
+        *out = json_incref(d);
 cleanup:
     json_decref(j);
     json_decref(tags);
     free(name);
+    free(legacy);
     return st;
 }
 
