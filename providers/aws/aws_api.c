@@ -38,9 +38,10 @@ static const struct {
     unsigned flags;
 } aws_name_rules[] = {
     [AWS_NAME_TAG] = {255, 0},
-    [AWS_NAME_IAM_ROLE] = {64, 0},
+    /* no dash left before the hash: "...-eu-65bf6c60", not "...-eu--65bf6c60" */
+    [AWS_NAME_IAM_ROLE] = {64, HOIST_KIT_NAME_NO_END_DASH},
     [AWS_NAME_EKS_CLUSTER] = {100, 0},
-    [AWS_NAME_EKS_NODEGROUP] = {63, 0},
+    [AWS_NAME_EKS_NODEGROUP] = {63, HOIST_KIT_NAME_NO_END_DASH},
     [AWS_NAME_RDS] = {63, HOIST_KIT_NAME_NO_END_DASH | HOIST_KIT_NAME_NO_DOUBLE_DASH},
 };
 
