@@ -8,7 +8,6 @@
 #endif
 #include "do.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

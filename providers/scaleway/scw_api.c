@@ -6,8 +6,6 @@
  */
 #include "scw_api.h"
 
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
