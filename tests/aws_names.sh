@@ -7,6 +7,7 @@
 # whole), the deploy converges and destroy leaves nothing.
 . "$HOIST_SRCDIR/tests/lib.sh"
 . "$HOIST_SRCDIR/tests/sim_lib.sh"
+. "$HOIST_SRCDIR/tests/aws_lib.sh"
 
 [ -x "$SIM_BIN" ] || skip_all "hoist-sim is not built"
 command -v curl >/dev/null || skip_all "curl is not installed"
@@ -29,15 +30,8 @@ databases:
 applications:
   - { name: api, path: ./api, port: 3000, databases: [orders] }
 EOF
-export AWS_ACCESS_KEY_ID=AKIDHOISTSIM AWS_SECRET_ACCESS_KEY=hoist-sim-secret
-export AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null
-unset AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE AWS_ENDPOINT_URL
-export HOIST_PROVIDER_PATH="$HOIST_BUILDDIR/providers/aws"
+aws_sim_env
 cd "$W" || exit 1
-names() { curl -sf "$SIM_URL/_sim/resources" | /usr/bin/python3 -c "
-import json, sys
-for r in json.load(sys.stdin)['resources']:
-    if r['type'] == sys.argv[1]: print(r['name'])" "$1"; }
 
 "$HOIST" deploy -e production-eu-west-2a --yes >deploy.log 2>&1
 rc=$?
