@@ -1,5 +1,5 @@
 hoistsdkdir = $(includedir)/hoist
-hoistsdk_HEADERS = plugins-api/hoist/provider.h plugins-api/hoist/host.h
+hoistsdk_HEADERS = plugins-api/hoist/provider.h plugins-api/hoist/host.h plugins-api/hoist/kit.h
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = plugins-api/hoist-provider.pc
 

@@ -6,6 +6,7 @@
 # CLI reads what the driver made.
 . "$HOIST_SRCDIR/tests/lib.sh"
 . "$HOIST_SRCDIR/tests/sim_lib.sh"
+. "$HOIST_SRCDIR/tests/aws_lib.sh"
 
 [ -x "$SIM_BIN" ] || skip_all "hoist-sim is not built"
 command -v curl >/dev/null || skip_all "curl is not installed"
@@ -30,11 +31,7 @@ databases:
 applications:
   - { name: api, path: ./api, port: 3000, databases: [main] }
 EOF
-# Credentials the AWS way; nothing from the user's ~/.aws.
-export AWS_ACCESS_KEY_ID=AKIDHOISTSIM AWS_SECRET_ACCESS_KEY=hoist-sim-secret
-export AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null
-unset AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE AWS_ENDPOINT_URL
-export HOIST_PROVIDER_PATH="$HOIST_BUILDDIR/providers/aws"
+aws_sim_env
 cd "$W" || exit 1
 
 admin() { curl -sf "$SIM_URL/_sim/$1"; }

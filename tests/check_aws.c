@@ -165,16 +165,58 @@ END_TEST
 START_TEST(test_names_tokens)
 {
     hoist_resource r = {.struct_size = sizeof r, .project = "Shop_1", .env = "prod.eu", .name = "main"};
-    char *n = aws_name(&r, "db");
+    char *n = aws_name(&r, AWS_NAME_TAG, "db");
     ck_assert_str_eq(n, "shop-1-prod-eu-db");
     free(n);
     char *a = aws_token(&r, "x"), *b = aws_token(&r, "x"), *c = aws_token(&r, "y");
+    /* the value the driver gave before hoist/kit.h: retried creates keep their token */
+    ck_assert_str_eq(a, "hoist-1db8052118bd58add63d1f6fdc729d0e");
     ck_assert_str_eq(a, b);
     ck_assert_str_ne(a, c);
     ck_assert_uint_le(strlen(a), 64); /* EC2 ClientToken limit */
     free(a);
     free(b);
     free(c);
+}
+END_TEST
+
+/* A 40-character project and a long environment: every name within its
+   AWS limit (they were not cut at all before), RDS's rules kept, two
+   databases apart, and short names as they always were. */
+START_TEST(test_names_long)
+{
+    hoist_resource r = {.struct_size = sizeof r,
+                        .project = "northwind-traders-inventory-platform-v2x",
+                        .env = "production-eu-west-2a", .name = "orders"};
+    static const struct {
+        aws_name_kind kind;
+        const char *suffix;
+        size_t max;
+    } cases[] = {
+        {AWS_NAME_IAM_ROLE, "eks-cluster", 64}, {AWS_NAME_IAM_ROLE, "eks-node", 64},
+        {AWS_NAME_EKS_CLUSTER, NULL, 100},      {AWS_NAME_EKS_NODEGROUP, "nodes", 63},
+        {AWS_NAME_RDS, "orders", 63},           {AWS_NAME_TAG, "private-rt", 255},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *n = aws_name(&r, cases[i].kind, cases[i].suffix);
+        ck_assert_msg(strlen(n) <= cases[i].max, "%s: %zu > %zu", n, strlen(n), cases[i].max);
+        ck_assert(strncmp(n, "northwind-traders-", 18) == 0);
+        free(n);
+    }
+    char *a = aws_name(&r, AWS_NAME_RDS, "orders"), *b = aws_name(&r, AWS_NAME_RDS, "billing");
+    ck_assert_str_ne(a, b);
+    ck_assert_ptr_null(strstr(a, "--"));
+    ck_assert_int_ne(a[strlen(a) - 1], '-');
+    free(a);
+    free(b);
+    /* the EKS cluster name fits in 100: unchanged */
+    a = aws_name(&r, AWS_NAME_EKS_CLUSTER, NULL);
+    ck_assert_str_eq(a, "northwind-traders-inventory-platform-v2x-production-eu-west-2a");
+    free(a);
+    hoist_resource s = {.struct_size = sizeof s, .project = "shop", .env = "prod", .name = "main"};
+    a = aws_name(&s, AWS_NAME_RDS, "main");
+    ck_assert_str_eq(a, "shop-prod-main");
+    free(a);
 }
 END_TEST
 
@@ -304,6 +346,7 @@ int main(void)
     tcase_add_test(tc, test_query_body);
     tcase_add_test(tc, test_endpoints);
     tcase_add_test(tc, test_names_tokens);
+    tcase_add_test(tc, test_names_long);
     tcase_add_test(tc, test_sizes_and_policy);
     tcase_add_test(tc, test_models);
     suite_add_tcase(s, tc);

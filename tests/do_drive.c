@@ -8,10 +8,10 @@
  * backwards.  State is a JSON file so separate runs resume like hoist does.
  *
  *   do_drive [--project P] [--env E] [--settings JSON] [--state FILE]
- *            [--state-dir DIR] deploy|status|destroy|creds
+ *            [--state-dir DIR] [--databases NAME,...] deploy|status|destroy|creds
  *
  * Graph: network; cluster (needs network); registry api and worker;
- * database main (needs network).  Prints one line per call result and,
+ * databases (default: main; each needs network; creds uses the first).  Prints one line per call result and,
  * for creds, a JSON summary (secrets reduced to their length).
  */
 #include "host.h"
@@ -304,7 +304,7 @@ static int creds(hoist_driver *d, const char *project, const char *env, json_t *
 int main(int argc, char **argv)
 {
     const char *project = "shop", *env = "staging", *settings_s = "{}", *state_path = NULL;
-    const char *state_dir = NULL, *cmd = NULL;
+    const char *state_dir = NULL, *cmd = NULL, *databases = "main";
     /* The transport's retries are logged at debug level: tests grep them. */
     if (getenv("HOIST_TEST_DEBUG"))
         hoist_log_set_level(HOIST_LOG_DEBUG_);
@@ -319,12 +319,15 @@ int main(int argc, char **argv)
             state_path = argv[++i];
         else if (!strcmp(argv[i], "--state-dir") && i + 1 < argc)
             state_dir = argv[++i];
+        else if (!strcmp(argv[i], "--databases") && i + 1 < argc)
+            databases = argv[++i];
         else
             cmd = argv[i];
     }
     if (!cmd || !state_path) {
         fprintf(stderr, "usage: do_drive --state FILE [--settings JSON] [--state-dir DIR] "
-                        "[--project P] [--env E] deploy|status|destroy|creds\n");
+                        "[--project P] [--env E] [--databases NAME,...] "
+                        "deploy|status|destroy|creds\n");
         return 2;
     }
     /* The core's retry budget, shortened so that a 5xx whose ratelimit-reset
@@ -348,12 +351,18 @@ int main(int argc, char **argv)
          0, 0, 0},
         {"registry", "api", {NULL, NULL}, json_pack("{s:s}", "app", "api"), 0, 0, 0},
         {"registry", "worker", {NULL, NULL}, json_pack("{s:s}", "app", "worker"), 0, 0, 0},
-        {"database", "main", {"network/network", NULL},
-         json_pack("{s:s,s:s,s:s,s:s,s:s}", "engine", "postgresql", "version", "16", "size", "small",
-                   "mode", "managed", "region", region ? region : "nyc3"),
-         0, 0, 0},
+        {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0},
     };
-    size_t n = sizeof g / sizeof g[0];
+    /* One database node per --databases name (at most 8). */
+    char *dbnames = hoist_xstrdup(databases), *save = NULL;
+    size_t n = 4;
+    for (char *db = strtok_r(dbnames, ",", &save); db && n < sizeof g / sizeof g[0];
+         db = strtok_r(NULL, ",", &save))
+        g[n++] = (node){"database", db, {"network/network", NULL},
+                        json_pack("{s:s,s:s,s:s,s:s,s:s}", "engine", "postgresql", "version", "16",
+                                  "size", "small", "mode", "managed", "region",
+                                  region ? region : "nyc3"),
+                        0, 0, 0};
     hoist_loader *l = hoist_loader_new(NULL);
     hoist_driver *d = NULL;
     char *err = NULL;
@@ -377,6 +386,7 @@ cleanup:
     hoist_loader_free(l);
     for (size_t i = 0; i < n; i++)
         json_decref(g[i].spec);
+    free(dbnames);
     json_decref(settings);
     json_decref(state);
     return rc;

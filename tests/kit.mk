@@ -44,6 +44,13 @@ tests_broken_broken_badsettings_la_LDFLAGS = $(BROKEN_LDFLAGS)
 tests_broken_broken_badsettings_la_LIBADD = $(BROKEN_LIBADD)
 
 if HAVE_CHECK
+# hoist/kit.h on its own: no libhoist, as in a driver.
+check_PROGRAMS += tests/check_kit
+TESTS += tests/check_kit
+tests_check_kit_SOURCES = tests/check_kit.c
+tests_check_kit_CFLAGS = $(TEST_CFLAGS)
+tests_check_kit_LDADD = $(CHECK_LIBS)
+
 check_PROGRAMS += tests/check_conformance
 TESTS += tests/check_conformance
 tests_check_conformance_SOURCES = tests/check_conformance.c

@@ -31,7 +31,7 @@ step() { _d=$1; shift; if "$@" >"$log" 2>&1; then ok "$_d"; else not_ok "$_d"; t
 #    the run path of the configured prefix, so the staged copy runs with
 #    LD_LIBRARY_PATH=$inst/lib.
 step "make install DESTDIR=TMP/stage" make -C "$HOIST_BUILDDIR" install DESTDIR="$tmp/stage" V=0
-for f in include/hoist/provider.h include/hoist/host.h include/hoist/providertest.h \
+for f in include/hoist/provider.h include/hoist/host.h include/hoist/kit.h include/hoist/providertest.h \
          lib/pkgconfig/hoist-provider.pc lib/pkgconfig/hoist-providertest.pc \
          share/aclocal/hoist.m4 bin/hoist bin/hoist-conformance; do
     check "installed $f" test -f "$inst/$f"
@@ -117,6 +117,8 @@ if "$hoist" help deploy >/dev/null 2>&1; then
     step "hoist plan -e dev" "$hoist" plan -e dev
     step "hoist deploy -e dev" "$hoist" deploy -e dev --yes
     check "the example cloud holds the database" sh -c "ls '$tmp/cloud' | grep -q '^database-'"
+    check "...named by hoist_kit_name from the installed hoist/kit.h" \
+        sh -c "grep -q '\"name\": \"kitdemo-dev-main\"' '$tmp/cloud'/database-*.json"
     step "hoist destroy -e dev" "$hoist" destroy -e dev --yes
     check "destroy left the example cloud empty" sh -c "[ -z \"\$(ls '$tmp/cloud' | grep -v '\.tmp$')\" ]"
 else

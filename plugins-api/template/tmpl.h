@@ -10,6 +10,7 @@
 #define TMPL_H
 
 #include <hoist/host.h>
+#include <hoist/kit.h> /* allocation, buffers, hashes, names: header-only */
 #include <hoist/provider.h>
 
 #include <pthread.h>
@@ -27,6 +28,10 @@ typedef struct tmpl_prov {
     json_t *fail;           /* {"kind/name": "quota"|...}: failures to simulate */
     pthread_mutex_t lock;   /* guards every access to dir */
 } tmpl_prov;
+
+/* The longest object name this "cloud" accepts (a real cloud's limit goes
+ * here; see hoist_kit_name). */
+#define TMPL_NAME_MAX 63
 
 /* ---- tmpl_api.c: the "cloud" API ----------------------------------------
  * A real driver would talk HTTP here through host->http (ABI 1.1).  These

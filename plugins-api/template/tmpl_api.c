@@ -23,11 +23,7 @@
 
 static char *tmpl_path(tmpl_prov *p, const char *kind, const char *id)
 {
-    size_t n = strlen(p->dir) + strlen(kind) + strlen(id) + 8;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s-%s.json", p->dir, kind, id);
-    return s;
+    return hoist_kit_xasprintf("%s/%s-%s.json", p->dir, kind, id);
 }
 
 /* Write atomically (temp file, fsync, rename): a process killed at any
@@ -36,14 +32,13 @@ static hoist_status tmpl_write(tmpl_prov *p, hoist_ctx *ctx, const char *kind, j
 {
     hoist_status st = HOIST_OK;
     char *path = tmpl_path(p, kind, json_string_value(json_object_get(obj, "id")));
-    char *tmp = path ? malloc(strlen(path) + 8) : NULL;
+    char *tmp = hoist_kit_xasprintf("%s.tmp", path);
     char *text = json_dumps(obj, JSON_SORT_KEYS);
     int fd = -1;
-    if (!path || !tmp || !text) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "out of memory");
+    if (!text) {
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot serialise %s", path);
         goto cleanup;
     }
-    sprintf(tmp, "%s.tmp", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     size_t len = strlen(text);
     if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 || rename(tmp, path) != 0) {
@@ -79,8 +74,6 @@ static hoist_status tmpl_get_locked(tmpl_prov *p, hoist_ctx *ctx, const char *ki
 {
     *obj = NULL;
     char *path = tmpl_path(p, kind, id);
-    if (!path)
-        return p->host->fail(ctx, HOIST_E_INTERNAL, "out of memory");
     hoist_status st = HOIST_OK;
     json_t *o = json_load_file(path, 0, NULL);
     if (!o) {
@@ -179,13 +172,18 @@ hoist_status tmpl_api_create(tmpl_prov *p, hoist_ctx *ctx, const char *kind,
 {
     char id[32];
     tmpl_new_id(id, sizeof id);
+    /* The name people see in the cloud's console.  Real clouds limit names
+     * (length, alphabet): hoist_kit_name keeps a name that fits as it is and
+     * ends a longer one with a hash of the whole, so two never collide. */
+    char *name = hoist_kit_name(TMPL_NAME_MAX, 0, r->project, r->env, r->name, (char *)NULL);
     /* Ownership tags: how ensure finds this object again after a crash, and
      * how nobody's objects but ours are ever touched. */
     json_t *o = json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s},s:s,s:i,s:O}", "id", id, "kind", kind,
-                          "name", r->name, "tags", "hoist:project", r->project, "hoist:env",
+                          "name", name, "tags", "hoist:project", r->project, "hoist:env",
                           r->env, "hoist:resource", r->name, "state",
                           p->pending_polls ? "creating" : "ready", "polls", p->pending_polls,
                           "spec", r->spec);
+    free(name);
     if (!o)
         return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot describe the new %s", kind);
     if (attrs)
@@ -215,7 +213,7 @@ hoist_status tmpl_api_delete(tmpl_prov *p, hoist_ctx *ctx, const char *kind, con
         goto cleanup;
     if (p->pending_polls == 0) {
         char *path = tmpl_path(p, kind, id);
-        if (!path || (unlink(path) != 0 && errno != ENOENT))
+        if (unlink(path) != 0 && errno != ENOENT)
             st = p->host->fail(ctx, HOIST_E_TRANSIENT, "cannot delete %s %s", kind, id);
         free(path);
         goto cleanup;

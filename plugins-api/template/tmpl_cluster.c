@@ -72,11 +72,9 @@ static hoist_status tmpl_cluster_credentials(void *prov, hoist_ctx *ctx, const h
         return st;
     const char *token = json_string_value(json_object_get(obj, "token"));
     p->host->secret(ctx, token);
-    out->endpoint = strdup("https://127.0.0.1:6443");
-    out->token = strdup(token ? token : "");
+    out->endpoint = hoist_kit_xstrdup("https://127.0.0.1:6443");
+    out->token = hoist_kit_xstrdup(token ? token : "");
     out->expires_at = 0; /* this token does not expire */
-    if (!out->endpoint || !out->token)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "out of memory");
     json_decref(obj);
     return st;
 }

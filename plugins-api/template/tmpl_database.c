@@ -75,14 +75,12 @@ static hoist_status tmpl_database_connection(void *prov, hoist_ctx *ctx, const h
         return st;
     const char *password = json_string_value(json_object_get(obj, "password"));
     p->host->secret(ctx, password);
-    out->host = strdup("127.0.0.1");
+    out->host = hoist_kit_xstrdup("127.0.0.1");
     out->port = (int)json_integer_value(json_object_get(obj, "port"));
-    out->user = strdup(r->name);
-    out->password = strdup(password ? password : "");
-    out->database = strdup(r->name);
+    out->user = hoist_kit_xstrdup(r->name);
+    out->password = hoist_kit_xstrdup(password ? password : "");
+    out->database = hoist_kit_xstrdup(r->name);
     out->tls = 0;
-    if (!out->host || !out->user || !out->password || !out->database)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "out of memory");
     json_decref(obj);
     return st;
 }

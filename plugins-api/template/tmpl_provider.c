@@ -76,12 +76,8 @@ static hoist_status tmpl_init(const hoist_host *host, hoist_ctx *ctx, json_t *se
         st = host->fail(ctx, HOIST_E_INVALID, "dir: cannot create %s: %s", dir, strerror(errno));
         goto cleanup;
     }
-    p->dir = strdup(dir);
+    p->dir = hoist_kit_xstrdup(dir);
     p->fail = tmpl_failures(settings);
-    if (!p->dir) {
-        st = host->fail(ctx, HOIST_E_INTERNAL, "out of memory");
-        goto cleanup;
-    }
 
     /* Members added after ABI 1.0 exist only in newer headers, and only a
      * newer core fills them: test both before use. */

@@ -21,13 +21,14 @@ static hoist_status tmpl_registry_ensure(void *prov, hoist_ctx *ctx, const hoist
                                          hoist_result *out)
 {
     tmpl_prov *p = prov;
-    char password[25], repo[256];
+    char password[25];
     if (p->host->random_secret(ctx, password, sizeof password) != HOIST_OK)
         return HOIST_E_INTERNAL;
-    snprintf(repo, sizeof repo, "%s/%s/%s", r->project, r->env, r->name);
+    char *repo = hoist_kit_xasprintf("%s/%s/%s", r->project, r->env, r->name);
     json_t *attrs = json_pack("{s:s,s:s}", "repository", repo, "password", password);
     hoist_status st = tmpl_ensure(p, ctx, "registry", r, attrs, tmpl_registry_describe, out);
     json_decref(attrs);
+    free(repo);
     return st;
 }
 
@@ -53,12 +54,12 @@ static hoist_status tmpl_registry_credentials(void *prov, hoist_ctx *ctx, const 
         return st;
     const char *password = json_string_value(json_object_get(obj, "password"));
     p->host->secret(ctx, password); /* before it can reach any log line */
-    out->endpoint = strdup("https://127.0.0.1:5000");
-    out->repository = strdup(json_string_value(json_object_get(obj, "repository")));
-    out->username = strdup("hoist");
-    out->password = strdup(password ? password : "");
-    if (!out->endpoint || !out->repository || !out->username || !out->password)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "out of memory");
+    out->endpoint = hoist_kit_xstrdup("https://127.0.0.1:5000");
+    out->repository = hoist_kit_xstrdup(json_string_value(json_object_get(obj, "repository")));
+    out->username = hoist_kit_xstrdup("hoist");
+    out->password = hoist_kit_xstrdup(password ? password : "");
+    if (!out->repository)
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "registry %s has no repository", r->name);
     json_decref(obj);
     return st;
 }

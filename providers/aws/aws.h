@@ -18,6 +18,7 @@
 #endif
 
 #include <hoist/host.h>
+#include <hoist/kit.h>
 #include <hoist/provider.h>
 
 #include <pthread.h>
@@ -55,30 +56,34 @@ static inline unsigned aws_poll_ms(const aws_prov *p, unsigned dflt)
     return p->poll_ms ? p->poll_ms : dflt;
 }
 
-/* ---- aws_api.c: memory, strings -------------------------------------- */
+/* ---- aws_api.c: strings (allocation and buffers: hoist/kit.h) ----------- */
 
-void *aws_xmalloc(size_t n);
-char *aws_xstrdup(const char *s); /* NULL -> NULL */
-char *aws_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-typedef struct aws_buf {
-    char *s;
-    size_t len, cap;
-} aws_buf;
-void aws_buf_add(aws_buf *b, const void *p, size_t n);
-void aws_buf_puts(aws_buf *b, const char *s);
-void aws_buf_printf(aws_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* RFC 3986 unreserved characters kept, everything else %XX (Query bodies). */
-void aws_buf_urlenc(aws_buf *b, const char *s);
-
-/* Base64 decode (standard alphabet, padding optional); malloc'd, NUL-ended,
-   *@len set; NULL on malformed input. */
+void aws_buf_urlenc(hoist_kit_buf *b, const char *s);
 
 /* ---- aws_api.c: naming --------------------------------------------------- */
 
-/* "@project-@env[-@suffix]" lower-cased, '_' and '.' as '-', for names AWS
-   restricts to letters, digits and hyphens.  malloc'd. */
-char *aws_name(const hoist_resource *r, const char *suffix);
+/*
+ * What a name is for, which sets its limit and rules (AWS API references):
+ *   AWS_NAME_TAG            EC2 Name tags and security group names: 255
+ *   AWS_NAME_IAM_ROLE       IAM role names: 64
+ *   AWS_NAME_EKS_CLUSTER    EKS cluster names: 100 (botocore ClusterName)
+ *   AWS_NAME_EKS_NODEGROUP  EKS node group names: 63
+ *   AWS_NAME_RDS            RDS DB instance identifiers (also the DB subnet
+ *                           group's name): 63, no "--", no trailing '-'
+ */
+typedef enum aws_name_kind {
+    AWS_NAME_TAG,
+    AWS_NAME_IAM_ROLE,
+    AWS_NAME_EKS_CLUSTER,
+    AWS_NAME_EKS_NODEGROUP,
+    AWS_NAME_RDS,
+} aws_name_kind;
+
+/* "@project-@env[-@suffix]" by hoist_kit_name (lower case, [a-z0-9-]) within
+   @kind's limit: a longer name keeps a prefix and ends with a hash of the
+   whole.  malloc'd. */
+char *aws_name(const hoist_resource *r, aws_name_kind kind, const char *suffix);
 /* A deterministic idempotency token for @what of @r (hex, 40 chars). */
 char *aws_token(const hoist_resource *r, const char *what);
 

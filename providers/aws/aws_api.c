@@ -13,122 +13,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ------------------------------------------------------------------ memory */
+/* ------------------------------------------------------------------ strings */
 
-void *aws_xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        abort(); /* as hoist_xmalloc: out of memory is not recoverable here */
-    return p;
-}
-
-char *aws_xstrdup(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    return memcpy(aws_xmalloc(n), s, n);
-}
-
-/* vasprintf that aborts on failure; *@len (if given) gets the length. */
-static char *aws_vasprintf(const char *fmt, va_list ap, size_t *len)
-{
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
-    if (n < 0)
-        abort();
-    if (len)
-        *len = (size_t)n;
-    return s;
-}
-
-char *aws_xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = aws_vasprintf(fmt, ap, NULL);
-    va_end(ap);
-    return s;
-}
-
-void aws_buf_add(aws_buf *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s)
-            abort();
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-void aws_buf_puts(aws_buf *b, const char *s)
-{
-    aws_buf_add(b, s, strlen(s));
-}
-
-void aws_buf_printf(aws_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    size_t n;
-    va_start(ap, fmt);
-    char *s = aws_vasprintf(fmt, ap, &n);
-    va_end(ap);
-    aws_buf_add(b, s, n);
-    free(s);
-}
-
-void aws_buf_urlenc(aws_buf *b, const char *s)
+void aws_buf_urlenc(hoist_kit_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            aws_buf_add(b, s, 1);
+            hoist_kit_buf_add(b, s, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            aws_buf_add(b, e, 3);
+            hoist_kit_buf_add(b, e, 3);
         }
     }
 }
 
 /* ------------------------------------------------------------------ names */
 
-char *aws_name(const hoist_resource *r, const char *suffix)
-{
-    char *s = suffix ? aws_xasprintf("%s-%s-%s", r->project, r->env, suffix)
-                     : aws_xasprintf("%s-%s", r->project, r->env);
-    for (char *c = s; *c; c++) {
-        *c = (char)tolower((unsigned char)*c);
-        if (*c == '_' || *c == '.')
-            *c = '-';
-    }
-    return s;
-}
+/* Each kind's limit and rules, from the AWS API references (botocore models
+   where they state them): see aws_name_kind in aws.h. */
+static const struct {
+    size_t max;
+    unsigned flags;
+} aws_name_rules[] = {
+    [AWS_NAME_TAG] = {255, 0},
+    /* no dash left before the hash: "...-eu-65bf6c60", not "...-eu--65bf6c60" */
+    [AWS_NAME_IAM_ROLE] = {64, HOIST_KIT_NAME_NO_END_DASH},
+    [AWS_NAME_EKS_CLUSTER] = {100, 0},
+    [AWS_NAME_EKS_NODEGROUP] = {63, HOIST_KIT_NAME_NO_END_DASH},
+    [AWS_NAME_RDS] = {63, HOIST_KIT_NAME_NO_END_DASH | HOIST_KIT_NAME_NO_DOUBLE_DASH},
+};
 
-/* FNV-1a: a stable, dependency-free hash; tokens need determinism, not secrecy. */
-static uint64_t fnv1a(const char *s, uint64_t h)
+char *aws_name(const hoist_resource *r, aws_name_kind kind, const char *suffix)
 {
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return hoist_kit_name(aws_name_rules[kind].max, aws_name_rules[kind].flags, r->project, r->env,
+                          suffix, (char *)NULL);
 }
 
 char *aws_token(const hoist_resource *r, const char *what)
 {
-    char *key = aws_xasprintf("%s\n%s\n%s\n%s", r->project, r->env, r->name, what);
-    uint64_t a = fnv1a(key, 14695981039346656037ULL), b = fnv1a(key, a ^ 0x9e3779b97f4a7c15ULL);
+    char *key = hoist_kit_xasprintf("%s\n%s\n%s\n%s", r->project, r->env, r->name, what);
+    size_t n = strlen(key);
+    /* two chained FNV-1a 64: 128 bits, as EC2 ClientTokens have always been */
+    uint64_t a = hoist_kit_fnv1a(HOIST_KIT_FNV64_INIT, key, n);
+    uint64_t b = hoist_kit_fnv1a(a ^ 0x9e3779b97f4a7c15ULL, key, n);
     free(key);
-    return aws_xasprintf("hoist-%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+    return hoist_kit_xasprintf("hoist-%016llx%016llx", (unsigned long long)a,
+                               (unsigned long long)b);
 }
 
 /* ------------------------------------------------------------------ endpoints */
@@ -140,17 +72,17 @@ char *aws_endpoint(const aws_prov *p, const char *svc, int *override)
         u = p->endpoint_url;
     *override = u != NULL;
     if (u) {
-        char *s = aws_xstrdup(u);
+        char *s = hoist_kit_xstrdup(u);
         size_t n = strlen(s);
         while (n > 0 && s[n - 1] == '/')
             s[--n] = '\0';
         return s;
     }
     if (strcmp(svc, "iam") == 0)
-        return aws_xstrdup("https://iam.amazonaws.com");
+        return hoist_kit_xstrdup("https://iam.amazonaws.com");
     if (strcmp(svc, "ecr") == 0)
-        return aws_xasprintf("https://api.ecr.%s.amazonaws.com", p->region);
-    return aws_xasprintf("https://%s.%s.amazonaws.com", svc, p->region);
+        return hoist_kit_xasprintf("https://api.ecr.%s.amazonaws.com", p->region);
+    return hoist_kit_xasprintf("https://%s.%s.amazonaws.com", svc, p->region);
 }
 
 void aws_sigv4(const aws_prov *p, const char *svc, hoist_sigv4_spec *s)
@@ -171,7 +103,7 @@ void aws_param(aws_params *q, const char *name, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *v = aws_vasprintf(fmt, ap, NULL);
+    char *v = hoist_kit_xvasprintf(NULL, fmt, ap);
     va_end(ap);
     if (!q->kv)
         q->kv = json_array();
@@ -187,17 +119,17 @@ void aws_params_free(aws_params *q)
 
 char *aws_query_body(const char *action, const char *version, const aws_params *q)
 {
-    aws_buf b = {0};
+    hoist_kit_buf b = {0};
     size_t i;
     json_t *kv;
-    aws_buf_puts(&b, "Action=");
+    hoist_kit_buf_puts(&b, "Action=");
     aws_buf_urlenc(&b, action);
-    aws_buf_puts(&b, "&Version=");
+    hoist_kit_buf_puts(&b, "&Version=");
     aws_buf_urlenc(&b, version);
     json_array_foreach(q ? q->kv : NULL, i, kv) {
-        aws_buf_puts(&b, "&");
+        hoist_kit_buf_puts(&b, "&");
         aws_buf_urlenc(&b, json_string_value(json_array_get(kv, 0)));
-        aws_buf_puts(&b, "=");
+        hoist_kit_buf_puts(&b, "=");
         aws_buf_urlenc(&b, json_string_value(json_array_get(kv, 1)));
     }
     return b.s;
@@ -212,7 +144,8 @@ int aws_param_tags(aws_params *q, const char *prefix, int first, const hoist_res
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
         if (!kv[i][1])
             continue;
-        char *k = aws_xasprintf("%s.%d.Key", prefix, n), *v = aws_xasprintf("%s.%d.Value", prefix, n);
+        char *k = hoist_kit_xasprintf("%s.%d.Key", prefix, n);
+        char *v = hoist_kit_xasprintf("%s.%d.Value", prefix, n);
         aws_param(q, k, "%s", kv[i][0]);
         aws_param(q, v, "%s", kv[i][1]);
         free(k);
@@ -317,10 +250,10 @@ int aws_error_code(const hoist_host *h, hoist_ctx *ctx, const char *body, size_t
             const char *hash = strrchr(t, '#');
             if (hash)
                 t = hash + 1;
-            c = aws_xstrdup(t);
+            c = hoist_kit_xstrdup(t);
             c[strcspn(c, ":")] = '\0';
         }
-        *msg = aws_xstrdup(m);
+        *msg = hoist_kit_xstrdup(m);
         json_decref(j);
     }
     if (c)
@@ -358,8 +291,8 @@ static hoist_status aws_send(aws_prov *p, hoist_ctx *ctx, const char *svc, const
 {
     const hoist_host *h = p->host;
     int override = 0;
-    char *base = aws_endpoint(p, svc, &override), *url = aws_xasprintf("%s%s", base, path);
-    char *op = aws_xasprintf("%s:%s", svc, opname);
+    char *base = aws_endpoint(p, svc, &override), *url = hoist_kit_xasprintf("%s%s", base, path);
+    char *op = hoist_kit_xasprintf("%s:%s", svc, opname);
     hoist_sigv4_spec sig;
     hoist_http_response resp = {.struct_size = sizeof resp};
     hoist_status st;
@@ -434,7 +367,7 @@ hoist_status aws_query(aws_prov *p, hoist_ctx *ctx, const char *svc, const char 
 hoist_status aws_json(aws_prov *p, hoist_ctx *ctx, const char *svc, const char *target_prefix,
                       const char *op, json_t *body, aws_call *c)
 {
-    char *target = aws_xasprintf("X-Amz-Target: %s.%s", target_prefix, op);
+    char *target = hoist_kit_xasprintf("X-Amz-Target: %s.%s", target_prefix, op);
     const char *hdrs[] = {"Content-Type: application/x-amz-json-1.1", target, NULL};
     char *text = json_dumps(body, JSON_COMPACT);
     hoist_status st = aws_send(p, ctx, svc, "POST", "/", hdrs, text, op, 0, c);
@@ -448,7 +381,7 @@ hoist_status aws_rest(aws_prov *p, hoist_ctx *ctx, const char *svc, const char *
 {
     static const char *const hdrs[] = {"Content-Type: application/json", NULL};
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    char *opname = aws_xasprintf("%s %s", method, path);
+    char *opname = hoist_kit_xasprintf("%s %s", method, path);
     hoist_status st = aws_send(p, ctx, svc, method, path, body ? hdrs : NULL, text, opname, 0, c);
     free(opname);
     free(text);
@@ -481,7 +414,7 @@ char *aws_ec2_tag(const aws_prov *p, const hoist_xml_node *from, const char *key
 
 const char *aws_jstr(json_t *j, const char *path)
 {
-    char *copy = aws_xstrdup(path), *save = NULL;
+    char *copy = hoist_kit_xstrdup(path), *save = NULL;
     for (char *k = strtok_r(copy, ".", &save); k && j; k = strtok_r(NULL, ".", &save))
         j = json_object_get(j, k);
     free(copy);

@@ -42,7 +42,7 @@ static hoist_status cl_role(aws_prov *p, hoist_ctx *ctx, const hoist_resource *r
                             const char *const *policies, int mutate, char **arn)
 {
     const hoist_host *h = p->host;
-    char *name = aws_name(r, suffix);
+    char *name = aws_name(r, AWS_NAME_IAM_ROLE, suffix);
     aws_params q = {0};
     aws_call c = {.idempotent = 1, .quiet = (const char *const[]){"NoSuchEntity", NULL}};
     aws_param(&q, "RoleName", "%s", name);
@@ -145,9 +145,10 @@ static hoist_status cl_walk(aws_prov *p, hoist_ctx *ctx, const hoist_resource *r
 {
     const hoist_host *h = p->host;
     json_t *netw = aws_need(r, "network", "network");
-    char *name = aws_name(r, NULL), *ng = aws_name(r, "nodes"), *crole = NULL, *nrole = NULL;
-    char *path = aws_xasprintf("/clusters/%s", name);
-    char *ngpath = aws_xasprintf("/clusters/%s/node-groups/%s", name, ng);
+    char *name = aws_name(r, AWS_NAME_EKS_CLUSTER, NULL);
+    char *ng = aws_name(r, AWS_NAME_EKS_NODEGROUP, "nodes"), *crole = NULL, *nrole = NULL;
+    char *path = hoist_kit_xasprintf("/clusters/%s", name);
+    char *ngpath = hoist_kit_xasprintf("/clusters/%s/node-groups/%s", name, ng);
     aws_call c = {0}, g = {0};
     json_t *cl = NULL, *body = NULL;
     hoist_status st;
@@ -218,7 +219,7 @@ static hoist_status cl_walk(aws_prov *p, hoist_ctx *ctx, const hoist_resource *r
     }
     if (st == HOIST_E_NOTFOUND) {
         char *tok = aws_token(r, "eks-nodegroup");
-        char *ngp = aws_xasprintf("/clusters/%s/node-groups", name);
+        char *ngp = hoist_kit_xasprintf("/clusters/%s/node-groups", name);
         json_decref(body);
         body = json_pack("{s:s,s:{s:I,s:I,s:I},s:O,s:s,s:o,s:s}", "nodegroupName", ng,
                          "scalingConfig", "minSize", nmin, "maxSize", nmax, "desiredSize", nmin,
@@ -276,7 +277,7 @@ static hoist_status cl_role_delete(aws_prov *p, hoist_ctx *ctx, const hoist_reso
                                    const char *suffix)
 {
     const hoist_host *h = p->host;
-    char *name = aws_name(r, suffix);
+    char *name = aws_name(r, AWS_NAME_IAM_ROLE, suffix);
     aws_params q = {0};
     aws_call c = {.idempotent = 1, .quiet = (const char *const[]){"NoSuchEntity", NULL}};
     aws_param(&q, "RoleName", "%s", name);
@@ -340,9 +341,10 @@ static hoist_status cl_destroy(void *prov, hoist_ctx *ctx, const hoist_resource 
                                hoist_result *out)
 {
     aws_prov *p = prov;
-    char *name = aws_name(r, NULL), *ng = aws_name(r, "nodes");
-    char *path = aws_xasprintf("/clusters/%s", name);
-    char *ngpath = aws_xasprintf("/clusters/%s/node-groups/%s", name, ng);
+    char *name = aws_name(r, AWS_NAME_EKS_CLUSTER, NULL);
+    char *ng = aws_name(r, AWS_NAME_EKS_NODEGROUP, "nodes");
+    char *path = hoist_kit_xasprintf("/clusters/%s", name);
+    char *ngpath = hoist_kit_xasprintf("/clusters/%s/node-groups/%s", name, ng);
     int gone = 0;
     hoist_status st = eks_delete(p, ctx, ngpath, "nodegroup.status", &gone);
     if (st == HOIST_OK && !gone) {
@@ -389,7 +391,8 @@ static hoist_status cl_credentials(void *prov, hoist_ctx *ctx, const hoist_resou
 {
     aws_prov *p = prov;
     const hoist_host *h = p->host;
-    char *name = aws_name(r, NULL), *path = aws_xasprintf("/clusters/%s", name);
+    char *name = aws_name(r, AWS_NAME_EKS_CLUSTER, NULL);
+    char *path = hoist_kit_xasprintf("/clusters/%s", name);
     char *token = NULL, *sts = NULL;
     int64_t now = (int64_t)time(NULL), expires = 0;
     aws_call c = {0};
@@ -408,7 +411,7 @@ static hoist_status cl_credentials(void *prov, hoist_ctx *ctx, const hoist_resou
     /* A cached token is reused until a minute before it expires. */
     pthread_mutex_lock(&p->lock);
     if (p->tok_cluster && strcmp(p->tok_cluster, name) == 0 && p->tok_expires - now > 60) {
-        token = aws_xstrdup(p->tok_value);
+        token = hoist_kit_xstrdup(p->tok_value);
         expires = p->tok_expires;
     }
     pthread_mutex_unlock(&p->lock);
@@ -424,12 +427,12 @@ static hoist_status cl_credentials(void *prov, hoist_ctx *ctx, const hoist_resou
         pthread_mutex_lock(&p->lock);
         free(p->tok_cluster);
         free(p->tok_value);
-        p->tok_cluster = aws_xstrdup(name);
-        p->tok_value = aws_xstrdup(token);
+        p->tok_cluster = hoist_kit_xstrdup(name);
+        p->tok_value = hoist_kit_xstrdup(token);
         p->tok_expires = expires;
         pthread_mutex_unlock(&p->lock);
     }
-    out->endpoint = aws_xstrdup(ep);
+    out->endpoint = hoist_kit_xstrdup(ep);
     out->ca_pem = cl_ca_pem(h, aws_jstr(c.json, "cluster.certificateAuthority.data"));
     out->token = token;
     out->expires_at = expires;

@@ -47,7 +47,7 @@ const char *aws_db_engine(const char *engine)
 /* The database name inside the instance: letters, digits, '_'; starts with a letter. */
 static char *db_dbname(const char *name)
 {
-    char *s = aws_xasprintf("%s%s", isalpha((unsigned char)name[0]) ? "" : "db", name);
+    char *s = hoist_kit_xasprintf("%s%s", isalpha((unsigned char)name[0]) ? "" : "db", name);
     for (char *c = s; *c; c++)
         if (!isalnum((unsigned char)*c))
             *c = '_';
@@ -100,7 +100,7 @@ static hoist_status db_subnet_group(db *d, json_t *netw)
         aws_param(&q, "DBSubnetGroupDescription", "hoist: %s/%s database %s", d->r->project,
                   d->r->env, d->r->name);
         json_array_foreach(json_object_get(netw, "private_subnets"), i, x) {
-            char *k = aws_xasprintf("SubnetIds.SubnetIdentifier.%zu", i + 1);
+            char *k = hoist_kit_xasprintf("SubnetIds.SubnetIdentifier.%zu", i + 1);
             aws_param(&q, k, "%s", json_string_value(x));
             free(k);
         }
@@ -201,7 +201,7 @@ static hoist_status db_setup(db *d, aws_prov *p, hoist_ctx *ctx, const hoist_res
                              "database '%s': engine '%s' is not offered by the aws provider "
                              "(RDS: postgresql, mysql); use mode: container for it", r->name,
                              engine ? engine : "(none)");
-    d->id = aws_name(r, r->name);
+    d->id = aws_name(r, AWS_NAME_RDS, r->name);
     d->dbname = db_dbname(r->name);
     d->port = strcmp(d->engine, "postgres") == 0 ? 5432 : 3306;
     return HOIST_OK;
@@ -485,11 +485,11 @@ static hoist_status db_connection(void *prov, hoist_ctx *ctx, const hoist_resour
         return p->host->fail(ctx, HOIST_E_NOTFOUND,
                              "database '%s' has no recorded endpoint or password yet: run "
                              "`hoist deploy`", r->name);
-    out->host = aws_xstrdup(host);
+    out->host = hoist_kit_xstrdup(host);
     out->port = (int)json_integer_value(json_object_get(r->recorded, "port"));
-    out->user = aws_xstrdup(aws_jstr(r->recorded, "user"));
-    out->password = aws_xstrdup(pw);
-    out->database = aws_xstrdup(aws_jstr(r->recorded, "database"));
+    out->user = hoist_kit_xstrdup(aws_jstr(r->recorded, "user"));
+    out->password = hoist_kit_xstrdup(pw);
+    out->database = hoist_kit_xstrdup(aws_jstr(r->recorded, "database"));
     out->tls = json_is_true(json_object_get(r->recorded, "tls"));
     return HOIST_OK;
 }

@@ -53,7 +53,8 @@ static int net_filters(aws_params *q, const hoist_resource *r, const char *vpc, 
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         if (!f[i][1])
             continue;
-        char *k = aws_xasprintf("Filter.%d.Name", n), *v = aws_xasprintf("Filter.%d.Value.1", n);
+        char *k = hoist_kit_xasprintf("Filter.%d.Name", n);
+        char *v = hoist_kit_xasprintf("Filter.%d.Value.1", n);
         aws_param(q, k, "%s", f[i][0]);
         aws_param(q, v, "%s", f[i][1]);
         free(k);
@@ -78,7 +79,7 @@ static hoist_status net_describe(net *n, const char *action, const char *set, co
     aws_params_free(&q);
     *first = NULL;
     if (st == HOIST_OK) {
-        char *path = aws_xasprintf("%s/item", set);
+        char *path = hoist_kit_xasprintf("%s/item", set);
         *first = n->p->host->xml_first(n->p->host->xml_root(c->xml), path);
         free(path);
     }
@@ -174,12 +175,12 @@ static char *net_subnet_cidr(const char *cidr, int i)
     if (sscanf(cidr, "%u.%u.%u.%u/%u", &a, &b, &c, &d, &bits) != 5 || bits != 16 || a > 255 ||
         b > 255)
         return NULL;
-    return aws_xasprintf("%u.%u.%u.0/20", a, b, (unsigned)i * 16);
+    return hoist_kit_xasprintf("%u.%u.%u.0/20", a, b, (unsigned)i * 16);
 }
 
 static hoist_status net_vpc(net *n)
 {
-    char *name = aws_name(n->r, "vpc");
+    char *name = aws_name(n->r, AWS_NAME_TAG, "vpc");
     const char *rec = aws_jstr(n->r->recorded, "vpc_id");
     aws_call c = {.idempotent = 1, .quiet = (const char *const[]){"InvalidVpcID.NotFound", NULL}};
     hoist_status st = HOIST_OK;
@@ -191,7 +192,7 @@ static hoist_status net_vpc(net *n)
         aws_params_free(&q);
         if (st == HOIST_OK &&
             n->p->host->xml_first(n->p->host->xml_root(c.xml), "vpcSet/item"))
-            n->vpc = aws_xstrdup(rec);
+            n->vpc = hoist_kit_xstrdup(rec);
         else if (st != HOIST_E_NOTFOUND && st != HOIST_OK)
             goto cleanup;
         st = HOIST_OK;
@@ -231,9 +232,9 @@ static hoist_status net_subnets(net *n)
     hoist_status st = HOIST_OK;
     for (int i = 0; i < 2 * NET_ZONES && st == HOIST_OK; i++) {
         int pub = i < NET_ZONES, z = i % NET_ZONES;
-        char *suffix = aws_xasprintf("%s-%c", pub ? "public" : "private",
-                                     n->azs[z][strlen(n->azs[z]) - 1]);
-        char *name = aws_name(n->r, suffix), *cidr = net_subnet_cidr(n->cidr, i);
+        char *suffix = hoist_kit_xasprintf("%s-%c", pub ? "public" : "private",
+                                           n->azs[z][strlen(n->azs[z]) - 1]);
+        char *name = aws_name(n->r, AWS_NAME_TAG, suffix), *cidr = net_subnet_cidr(n->cidr, i);
         aws_params cq = {0};
         aws_param(&cq, "VpcId", "%s", n->vpc);
         aws_param(&cq, "CidrBlock", "%s", cidr);
@@ -256,7 +257,7 @@ static hoist_status net_subnets(net *n)
 /* The internet gateway, attached to the VPC. */
 static hoist_status net_igw(net *n)
 {
-    char *name = aws_name(n->r, "igw");
+    char *name = aws_name(n->r, AWS_NAME_TAG, "igw");
     aws_call c = {0};
     const hoist_xml_node *it;
     aws_params cq = {0};
@@ -296,7 +297,7 @@ cleanup:
 /* One route table with its default route (public) and subnet associations. */
 static hoist_status net_route_table(net *n, int pub)
 {
-    char *name = aws_name(n->r, pub ? "public-rt" : "private-rt");
+    char *name = aws_name(n->r, AWS_NAME_TAG, pub ? "public-rt" : "private-rt");
     char *tok = aws_token(n->r, name);
     char **id = pub ? &n->rt_pub : &n->rt_priv, **subnets = pub ? n->pub : n->priv;
     aws_call c = {0};
@@ -364,7 +365,7 @@ cleanup:
 
 static hoist_status net_sg(net *n, const char *what, const char *desc, char **id)
 {
-    char *name = aws_name(n->r, what);
+    char *name = aws_name(n->r, AWS_NAME_TAG, what);
     aws_params cq = {0};
     aws_param(&cq, "GroupName", "%s", name);
     aws_param(&cq, "GroupDescription", "%s", desc);
@@ -404,7 +405,7 @@ static hoist_status net_walk(net *n, hoist_result *out)
                                 "network.cidr '%s' must be an IPv4 /16 block such as 10.0.0.0/16 "
                                 "(hoist cuts /20 subnets out of it)", cidr);
     free(probe);
-    n->cidr = aws_xstrdup(cidr);
+    n->cidr = hoist_kit_xstrdup(cidr);
     if ((st = net_zones(n)) != HOIST_OK || (st = net_vpc(n)) != HOIST_OK)
         return st;
     if (!n->vpc)
@@ -560,7 +561,7 @@ static hoist_status net_destroy(void *prov, hoist_ctx *ctx, const hoist_resource
         json_array_foreach(ids, j, x) if (st == HOIST_OK) st =
             net_delete(&n, "DeleteSubnet", "SubnetId", json_string_value(x), NULL, NULL, &busy);
         for (int k = 0; k < 2 && st == HOIST_OK; k++) {
-            char *name = aws_name(r, k == 0 ? "db" : "cluster");
+            char *name = aws_name(r, AWS_NAME_TAG, k == 0 ? "db" : "cluster");
             const hoist_xml_node *it;
             st = net_describe(&n, "DescribeSecurityGroups", "securityGroupInfo", vpc, name, &c, &it);
             char *id = st == HOIST_OK && it ? aws_xtext(n.p, it, "groupId") : NULL;

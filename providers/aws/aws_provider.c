@@ -66,14 +66,14 @@ static hoist_status aws_init(const hoist_host *host, hoist_ctx *ctx, json_t *set
         return host->fail(ctx, HOIST_E_INVALID,
                           "poll_ms must be a whole number of milliseconds from 1 to 600000");
     }
-    aws_prov *p = aws_xmalloc(sizeof *p);
+    aws_prov *p = hoist_kit_xmalloc(sizeof *p);
     memset(p, 0, sizeof *p);
     p->host = host;
-    p->ak = aws_xstrdup(json_string_value(json_object_get(cred, "access_key_id")));
-    p->sk = aws_xstrdup(json_string_value(json_object_get(cred, "secret_access_key")));
-    p->token = aws_xstrdup(json_string_value(json_object_get(cred, "session_token")));
-    p->region = aws_xstrdup(json_string_value(json_object_get(cred, "region")));
-    p->endpoint_url = aws_xstrdup(json_string_value(json_object_get(cred, "endpoint_url")));
+    p->ak = hoist_kit_xstrdup(json_string_value(json_object_get(cred, "access_key_id")));
+    p->sk = hoist_kit_xstrdup(json_string_value(json_object_get(cred, "secret_access_key")));
+    p->token = hoist_kit_xstrdup(json_string_value(json_object_get(cred, "session_token")));
+    p->region = hoist_kit_xstrdup(json_string_value(json_object_get(cred, "region")));
+    p->endpoint_url = hoist_kit_xstrdup(json_string_value(json_object_get(cred, "endpoint_url")));
     p->endpoints = json_deep_copy(json_object_get(cred, "endpoints"));
     if (!p->endpoints)
         p->endpoints = json_object();

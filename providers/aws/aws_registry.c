@@ -28,7 +28,7 @@ char *aws_lifecycle_policy(int keep)
 
 static char *reg_name(const hoist_resource *r)
 {
-    char *s = aws_xasprintf("%s/%s/%s", r->project, r->env, r->name);
+    char *s = hoist_kit_xasprintf("%s/%s/%s", r->project, r->env, r->name);
     for (char *c = s; *c; c++)
         *c = (char)tolower((unsigned char)*c);
     return s;
@@ -197,10 +197,10 @@ static hoist_status reg_credentials(void *prov, hoist_ctx *ctx, const hoist_reso
     }
     *colon = '\0';
     h->secret(ctx, colon + 1);
-    out->endpoint = aws_xstrdup(ep);
+    out->endpoint = hoist_kit_xstrdup(ep);
     out->repository = reg_name(r);
-    out->username = aws_xstrdup(plain);
-    out->password = aws_xstrdup(colon + 1);
+    out->username = hoist_kit_xstrdup(plain);
+    out->password = hoist_kit_xstrdup(colon + 1);
     out->expires_at = (int64_t)floor(json_number_value(json_object_get(ad, "expiresAt")));
 cleanup:
     free(plain);

@@ -7,6 +7,7 @@
 #define HOIST_DO_H
 
 #include <hoist/host.h>
+#include <hoist/kit.h>
 #include <hoist/provider.h>
 
 #include <pthread.h>
@@ -60,8 +61,38 @@ hoist_status do_report(do_prov *p, hoist_ctx *ctx, hoist_status st, const char *
 hoist_status do_list_all(do_prov *p, hoist_ctx *ctx, const char *path, const char *key,
                          json_t **out);
 
-/* "<project>-<env>-<name>" lowercased, [a-z0-9-] only, at most @max bytes; malloc'd. */
+/*
+ * Name limits.  DigitalOcean's OpenAPI document gives no maxLength for these
+ * names; a database cluster's name becomes a DNS label of its hosts
+ * ("<name>-do-user-N-0.db.ondigitalocean.com"), hence 63, and a Kubernetes
+ * cluster's likewise.  VPC names are [A-Za-z0-9.-]; repository names are
+ * paths under the registry.  hoist.yml names are at most 40 characters, so
+ * only a long project and environment together reach a limit.
+ */
+#define DO_NAME_MAX_DATABASE 63
+#define DO_NAME_MAX_CLUSTER 63
+#define DO_NAME_MAX_VPC 100
+#define DO_NAME_MAX_REPOSITORY 200
+
+/* "<project>-<env>-<name>" by hoist_kit_name (lower case, [a-z0-9-], no
+   trailing '-'), at most @max bytes: a longer one keeps a prefix and ends
+   with a hash of the whole.  An empty @name gives "<project>-<env>".  malloc'd. */
 char *do_name(const hoist_resource *r, const char *name, size_t max);
+/*
+ * do_legacy_name - the name do_name gave before hoist/kit.h when @name did
+ * not fit: cut at @max, without trailing dashes.  NULL when the name fits
+ * (then both agree).  Only for adopting what an older hoist created: such a
+ * name may be another resource's (that was the bug), so do_is_named trusts
+ * it only on an object tagged as this very resource.  malloc'd.
+ */
+char *do_legacy_name(const hoist_resource *r, const char *name, size_t max);
+/* 1 if object @o is named @name, or named @legacy (may be NULL) and carries
+   every tag do_tags(@r, @kind) gives. */
+int do_is_named(json_t *o, const hoist_resource *r, const char *kind, const char *name,
+                const char *legacy);
+/* The member of @list that do_is_named picks, an exact name first (borrowed, or NULL). */
+json_t *do_pick_named(json_t *list, const hoist_resource *r, const char *kind, const char *name,
+                      const char *legacy);
 /* @s lowercased with every character outside [a-z0-9] replaced by @repl; malloc'd. */
 char *do_slug(const char *s, char repl);
 /* The ownership tags [hoist:project:P, hoist:env:E, hoist:resource:KIND-NAME] (new ref). */
@@ -78,9 +109,6 @@ const char *do_recorded_id(const hoist_resource *r);
 const char *do_need(const hoist_resource *r, const char *kind, const char *name, const char *key);
 /* RFC 3339 UTC time ("2024-01-02T03:04:05Z", fractions allowed) to Unix time, 0 if unparsable. */
 int64_t do_parse_time(const char *s);
-/* strdup that aborts on OOM (drivers do not link libhoist's hoist_xstrdup). */
-char *do_strdup(const char *s);
-char *do_printf(const char *fmt, ...) HOIST_PRINTF(1, 2);
 /* Set out->poll_ms and report @phase (copied by host->progress) for a PENDING
  * answer; returns HOIST_PENDING. */
 hoist_status do_pending(do_prov *p, hoist_ctx *ctx, hoist_result *out, const char *phase);

@@ -4,41 +4,20 @@
  * every failed answer through host->http_error (DO's {"id","message"}).
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* vasprintf, timegm */
+#define _GNU_SOURCE /* timegm */
 #endif
 #include "do.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-char *do_strdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort();
-    return d;
-}
-
-char *do_printf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        abort();
-    return s;
-}
-
 hoist_status do_req(do_prov *p, hoist_ctx *ctx, const char *method, const char *path,
                     json_t *body, unsigned flags, unsigned quiet, long *status, json_t **out)
 {
     const hoist_host *h = p->host;
-    char *url = do_printf("%s%s", p->api, path);
+    char *url = hoist_kit_xasprintf("%s%s", p->api, path);
     char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
     const char *headers[] = {p->auth, "Accept: application/json",
                              data ? "Content-Type: application/json" : NULL, NULL};
@@ -66,7 +45,7 @@ hoist_status do_req(do_prov *p, hoist_ctx *ctx, const char *method, const char *
         if (out)
             *out = json_loadb(rs.body, rs.body_len, 0, NULL);
     } else if (rs.status < 200 || rs.status >= 300) {
-        char *what = do_printf("%s %s", method, path);
+        char *what = hoist_kit_xasprintf("%s %s", method, path);
         st = h->http_error(ctx, &rs, what);
         free(what);
     } else if (out && rs.body_len > 0) {
@@ -98,7 +77,7 @@ hoist_status do_list_all(do_prov *p, hoist_ctx *ctx, const char *path, const cha
     hoist_status st = HOIST_OK;
     const char *sep = strchr(path, '?') ? "&" : "?";
     for (long page = 1;; page++) {
-        char *u = do_printf("%s%spage=%ld&per_page=200", path, sep, page);
+        char *u = hoist_kit_xasprintf("%s%spage=%ld&per_page=200", path, sep, page);
         json_t *j = NULL;
         st = do_req(p, ctx, "GET", u, NULL, 0, 0, NULL, &j);
         free(u);
@@ -129,7 +108,7 @@ hoist_status do_list_all(do_prov *p, hoist_ctx *ctx, const char *path, const cha
 
 char *do_slug(const char *s, char repl)
 {
-    char *d = do_strdup(s);
+    char *d = hoist_kit_xstrdup(s);
     for (char *c = d; *c; c++) {
         if (*c >= 'A' && *c <= 'Z')
             *c = (char)(*c - 'A' + 'a');
@@ -141,21 +120,59 @@ char *do_slug(const char *s, char repl)
 
 char *do_name(const hoist_resource *r, const char *name, size_t max)
 {
-    char *raw = do_printf("%s-%s-%s", r->project, r->env, name);
-    char *s = do_slug(raw, '-');
-    free(raw);
-    if (strlen(s) > max)
-        s[max] = '\0';
-    /* DO names must not end with a dash */
-    for (size_t n = strlen(s); n > 1 && s[n - 1] == '-'; n--)
-        s[n - 1] = '\0';
+    /* DO names must not end with a dash; a long name ends with a hash of the
+       whole, so two resources never share one by a cut. */
+    return hoist_kit_name(max, HOIST_KIT_NAME_NO_END_DASH, r->project, r->env, name, (char *)NULL);
+}
+
+char *do_legacy_name(const hoist_resource *r, const char *name, size_t max)
+{
+    char *s = hoist_kit_name((size_t)-1, HOIST_KIT_NAME_NO_END_DASH, r->project, r->env, name,
+                             (char *)NULL);
+    size_t n = strlen(s);
+    if (n <= max) {
+        free(s);
+        return NULL;
+    }
+    for (n = max; n > 1 && s[n - 1] == '-'; n--)
+        ;
+    s[n] = '\0';
     return s;
+}
+
+int do_is_named(json_t *o, const hoist_resource *r, const char *kind, const char *name,
+                const char *legacy)
+{
+    const char *n = json_string_value(json_object_get(o, "name"));
+    if (!n)
+        return 0;
+    if (!strcmp(n, name))
+        return 1;
+    if (!legacy || strcmp(n, legacy) != 0)
+        return 0;
+    json_t *want = do_tags(r, kind), *have = json_object_get(o, "tags"), *t;
+    size_t i;
+    int all = 1;
+    json_array_foreach(want, i, t) all &= do_has_tag(have, json_string_value(t));
+    json_decref(want);
+    return all;
+}
+
+json_t *do_pick_named(json_t *list, const hoist_resource *r, const char *kind, const char *name,
+                      const char *legacy)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(list, i, o) if (do_is_named(o, r, kind, name, NULL)) return o;
+    if (legacy)
+        json_array_foreach(list, i, o) if (do_is_named(o, r, kind, name, legacy)) return o;
+    return NULL;
 }
 
 /* Tags allow letters, digits, ':', '-', '_' (up to 255): anything else becomes '_'. */
 static char *do_tag(const char *a, const char *b)
 {
-    char *t = do_printf("hoist:%s:%s", a, b);
+    char *t = hoist_kit_xasprintf("hoist:%s:%s", a, b);
     for (char *c = t; *c; c++)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
               *c == ':' || *c == '-' || *c == '_'))
@@ -167,7 +184,7 @@ static char *do_tag(const char *a, const char *b)
 
 json_t *do_tags(const hoist_resource *r, const char *kind)
 {
-    char *res = do_printf("%s-%s", kind, r->name);
+    char *res = hoist_kit_xasprintf("%s-%s", kind, r->name);
     char *a = do_tag("project", r->project), *b = do_tag("env", r->env), *c = do_tag("resource", res);
     json_t *t = json_pack("[s,s,s]", a, b, c);
     free(res);

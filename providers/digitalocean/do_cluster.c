@@ -25,15 +25,18 @@ static int do_name_is(json_t *o, const char *name)
 static hoist_status do_cluster_find(do_prov *p, hoist_ctx *ctx, const hoist_resource *r,
                                     const char *id, json_t **out)
 {
-    char *name = do_name(r, "cluster", 63);
+    char *name = do_name(r, "cluster", DO_NAME_MAX_CLUSTER);
+    /* a cluster an older hoist named by a plain cut: adopted when tagged as ours */
+    char *legacy = do_legacy_name(r, "cluster", DO_NAME_MAX_CLUSTER);
     json_t *j = NULL, *list = NULL;
     hoist_status st = HOIST_OK;
     *out = NULL;
     if (id) {
-        char *path = do_printf("/v2/kubernetes/clusters/%s", id);
+        char *path = hoist_kit_xasprintf("/v2/kubernetes/clusters/%s", id);
         st = do_req(p, ctx, "GET", path, NULL, 0, DO_Q404, NULL, &j);
         free(path);
-        if (st == HOIST_OK && do_name_is(json_object_get(j, "kubernetes_cluster"), name)) {
+        if (st == HOIST_OK &&
+            do_is_named(json_object_get(j, "kubernetes_cluster"), r, "cluster", name, legacy)) {
             *out = json_incref(json_object_get(j, "kubernetes_cluster"));
             goto cleanup;
         }
@@ -43,17 +46,14 @@ static hoist_status do_cluster_find(do_prov *p, hoist_ctx *ctx, const hoist_reso
     st = do_list_all(p, ctx, "/v2/kubernetes/clusters", "kubernetes_clusters", &list);
     if (st != HOIST_OK)
         goto cleanup;
-    size_t i;
-    json_t *c;
-    json_array_foreach(list, i, c) if (do_name_is(c, name))
-    {
+    json_t *c = do_pick_named(list, r, "cluster", name, legacy);
+    if (c)
         *out = json_incref(c);
-        break;
-    }
 cleanup:
     json_decref(j);
     json_decref(list);
     free(name);
+    free(legacy);
     return st;
 }
 
@@ -82,14 +82,14 @@ static hoist_status do_pick_version(do_prov *p, hoist_ctx *ctx, const char *want
         /* DO lists versions newest first: the first match is the newest patch */
         if (!want || !strcmp(want, "latest") || !strcmp(want, s) ||
             (!strncmp(kv, want, n) && (kv[n] == '\0' || kv[n] == '.'))) {
-            *slug = do_strdup(s);
+            *slug = hoist_kit_xstrdup(s);
             return HOIST_OK;
         }
     }
     char *have = NULL;
     json_array_foreach(versions, i, v) {
         const char *kv = json_string_value(json_object_get(v, "kubernetes_version"));
-        char *t = do_printf("%s%s%s", have ? have : "", have ? ", " : "", kv ? kv : "?");
+        char *t = hoist_kit_xasprintf("%s%s%s", have ? have : "", have ? ", " : "", kv ? kv : "?");
         free(have);
         have = t;
     }
@@ -149,7 +149,7 @@ static hoist_status do_cluster_create(do_prov *p, hoist_ctx *ctx, const hoist_re
                                       json_t **out)
 {
     json_t *opts = NULL, *body = NULL, *j = NULL;
-    char *slug = NULL, *name = do_name(r, "cluster", 63);
+    char *slug = NULL, *name = do_name(r, "cluster", DO_NAME_MAX_CLUSTER);
     const char *vpc = do_need(r, "network", "network", "id");
     const char *size;
     long min, max;
@@ -222,9 +222,9 @@ static hoist_status do_pool_converge(do_prov *p, hoist_ctx *ctx, const hoist_res
                           : (as && hmin == min && hmax == max);
     if (same)
         return HOIST_OK;
-    char *path = do_printf("/v2/kubernetes/clusters/%s/node_pools/%s",
-                           json_string_value(json_object_get(cluster, "id")),
-                           json_string_value(json_object_get(pool, "id")));
+    char *path = hoist_kit_xasprintf("/v2/kubernetes/clusters/%s/node_pools/%s",
+                                     json_string_value(json_object_get(cluster, "id")),
+                                     json_string_value(json_object_get(pool, "id")));
     json_t *body = do_pool_body(r, 0);
     if (min == max)
         json_object_set_new(body, "auto_scale", json_false());
@@ -342,8 +342,8 @@ static hoist_status do_cluster_destroy(void *vp, hoist_ctx *ctx, const hoist_res
     if (st != HOIST_OK || !c)
         goto cleanup;
     if (strcmp(do_state(c), "deleting") != 0) {
-        char *path = do_printf("/v2/kubernetes/clusters/%s",
-                               json_string_value(json_object_get(c, "id")));
+        char *path = hoist_kit_xasprintf("/v2/kubernetes/clusters/%s",
+                                         json_string_value(json_object_get(c, "id")));
         p->host->log(ctx, HOIST_LOG_INFO, "deleting Kubernetes cluster %s",
                      json_string_value(json_object_get(c, "name")));
         st = do_req(p, ctx, "DELETE", path, NULL, 0, DO_Q404, NULL, NULL);
@@ -374,9 +374,9 @@ static char *do_pem(do_prov *p, const char *b64)
 static hoist_status do_copy_creds(const hoist_cluster_credentials *from,
                                   hoist_cluster_credentials *to)
 {
-    to->endpoint = do_strdup(from->endpoint);
-    to->ca_pem = from->ca_pem ? do_strdup(from->ca_pem) : NULL;
-    to->token = do_strdup(from->token);
+    to->endpoint = hoist_kit_xstrdup(from->endpoint);
+    to->ca_pem = from->ca_pem ? hoist_kit_xstrdup(from->ca_pem) : NULL;
+    to->token = hoist_kit_xstrdup(from->token);
     to->expires_at = from->expires_at;
     return HOIST_OK;
 }
@@ -407,15 +407,16 @@ static hoist_status do_cluster_credentials(void *vp, hoist_ctx *ctx, const hoist
     pthread_mutex_unlock(&p->mu);
     st = do_cluster_find(p, ctx, r, id, &c);
     if (st == HOIST_OK && !c) {
-        char *name = do_name(r, "cluster", 63);
+        char *name = do_name(r, "cluster", DO_NAME_MAX_CLUSTER);
         st = p->host->fail(ctx, HOIST_E_NOTFOUND, "cluster %s not found: deploy it first", name);
         free(name);
     }
     if (st != HOIST_OK)
         goto cleanup;
     id = json_string_value(json_object_get(c, "id"));
-    char *path = do_printf("/v2/kubernetes/clusters/%s/credentials?expiry_seconds=%ld", id,
-                           p->kube_ttl);
+    char *path = hoist_kit_xasprintf("/v2/kubernetes/clusters/%s/credentials?expiry_seconds=%ld",
+                                     id,
+                                     p->kube_ttl);
     st = do_req(p, ctx, "GET", path, NULL, 0, 0, NULL, &j);
     free(path);
     if (st != HOIST_OK)
@@ -430,18 +431,18 @@ static hoist_status do_cluster_credentials(void *vp, hoist_ctx *ctx, const hoist
     }
     p->host->secret(ctx, token);
     hoist_cluster_credentials fresh = {.struct_size = sizeof fresh};
-    fresh.endpoint = do_strdup(server);
+    fresh.endpoint = hoist_kit_xstrdup(server);
     size_t n = strlen(fresh.endpoint);
     while (n > 0 && fresh.endpoint[n - 1] == '/')
         fresh.endpoint[--n] = '\0';
     fresh.ca_pem = do_pem(p, json_string_value(json_object_get(j, "certificate_authority_data")));
-    fresh.token = do_strdup(token);
+    fresh.token = hoist_kit_xstrdup(token);
     fresh.expires_at = do_parse_time(json_string_value(json_object_get(j, "expires_at")));
     do_copy_creds(&fresh, out);
     pthread_mutex_lock(&p->mu);
     do_creds_clear(&p->kube);
     free(p->kube_id);
-    p->kube_id = do_strdup(id);
+    p->kube_id = hoist_kit_xstrdup(id);
     p->kube = fresh;
     pthread_mutex_unlock(&p->mu);
 cleanup:

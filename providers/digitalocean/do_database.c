@@ -44,7 +44,7 @@ static char *do_db_dbname(const hoist_resource *r)
 
 static char *do_db_user(const hoist_resource *r)
 {
-    char *s = do_slug(r->name, '_'), *u = do_printf("%s_app", s);
+    char *s = do_slug(r->name, '_'), *u = hoist_kit_xasprintf("%s_app", s);
     free(s);
     return u;
 }
@@ -56,17 +56,18 @@ static int do_has_members(const char *engine)
 
 static hoist_status do_db_find(do_prov *p, hoist_ctx *ctx, const hoist_resource *r, json_t **out)
 {
-    char *name = do_name(r, r->name, 63);
+    char *name = do_name(r, r->name, DO_NAME_MAX_DATABASE);
+    char *legacy = do_legacy_name(r, r->name, DO_NAME_MAX_DATABASE);
     const char *id = do_recorded_id(r);
     json_t *j = NULL, *tags = NULL;
     hoist_status st = HOIST_OK;
     *out = NULL;
     if (id) {
-        char *path = do_printf("/v2/databases/%s", id);
+        char *path = hoist_kit_xasprintf("/v2/databases/%s", id);
         st = do_req(p, ctx, "GET", path, NULL, 0, DO_Q404, NULL, &j);
         free(path);
         json_t *d = json_object_get(j, "database");
-        if (st == HOIST_OK && !strcmp(json_string_value(json_object_get(d, "name")) ?: "", name)) {
+        if (st == HOIST_OK && do_is_named(d, r, "database", name, legacy)) {
             *out = json_incref(d);
             goto cleanup;
         }
@@ -75,24 +76,24 @@ static hoist_status do_db_find(do_prov *p, hoist_ctx *ctx, const hoist_resource 
         json_decref(j);
         j = NULL;
     }
-    /* By the project tag, then by name (names are unique per account). */
+    /* By the project tag, then by name (names are unique per account); a
+       cluster an older hoist named by a plain cut is adopted when its tags
+       say it is this database. */
     tags = do_tags(r, "database");
-    char *path = do_printf("/v2/databases?tag_name=%s", json_string_value(json_array_get(tags, 0)));
+    char *path = hoist_kit_xasprintf("/v2/databases?tag_name=%s",
+                                     json_string_value(json_array_get(tags, 0)));
     st = do_req(p, ctx, "GET", path, NULL, 0, 0, NULL, &j);
     free(path);
     if (st != HOIST_OK)
         goto cleanup;
-    size_t i;
-    json_t *d;
-    json_array_foreach(json_object_get(j, "databases"), i, d)
-        if (!strcmp(json_string_value(json_object_get(d, "name")) ?: "", name)) {
-            *out = json_incref(d);
-            break;
-        }
+    json_t *d = do_pick_named(json_object_get(j, "databases"), r, "database", name, legacy);
+    if (d)
+        *out = json_incref(d);
 cleanup:
     json_decref(j);
     json_decref(tags);
     free(name);
+    free(legacy);
     return st;
 }
 
@@ -100,8 +101,8 @@ cleanup:
 static hoist_status do_member_ensure(do_prov *p, hoist_ctx *ctx, const char *id, const char *kind,
                                      const char *name, json_t **got)
 {
-    char *path = do_printf("/v2/databases/%s/%s/%s", id, kind, name);
-    char *coll = do_printf("/v2/databases/%s/%s", id, kind);
+    char *path = hoist_kit_xasprintf("/v2/databases/%s/%s/%s", id, kind, name);
+    char *coll = hoist_kit_xasprintf("/v2/databases/%s/%s", id, kind);
     json_t *j = NULL, *body = NULL;
     hoist_status st = do_req(p, ctx, "GET", path, NULL, 0, DO_Q404, NULL, &j);
     if (st == HOIST_E_NOTFOUND) {
@@ -133,7 +134,7 @@ static hoist_status do_member_ensure(do_prov *p, hoist_ctx *ctx, const char *id,
 hoist_status do_database_trust(do_prov *p, hoist_ctx *ctx, const char *db_id,
                                const char *cluster_id)
 {
-    char *path = do_printf("/v2/databases/%s/firewall", db_id);
+    char *path = hoist_kit_xasprintf("/v2/databases/%s/firewall", db_id);
     json_t *j = NULL, *rules = json_array(), *v;
     size_t i;
     int have = 0;
@@ -168,7 +169,8 @@ hoist_status do_database_trust_all(do_prov *p, hoist_ctx *ctx, const hoist_resou
                                    const char *cluster_id)
 {
     json_t *tags = do_tags(r, "cluster"), *j = NULL, *d;
-    char *path = do_printf("/v2/databases?tag_name=%s", json_string_value(json_array_get(tags, 0)));
+    char *path = hoist_kit_xasprintf("/v2/databases?tag_name=%s",
+                                     json_string_value(json_array_get(tags, 0)));
     size_t i;
     hoist_status st = do_req(p, ctx, "GET", path, NULL, 0, 0, NULL, &j);
     json_array_foreach(json_object_get(j, "databases"), i, d) {
@@ -205,7 +207,7 @@ static hoist_status do_db_create(do_prov *p, hoist_ctx *ctx, const hoist_resourc
     const char *engine = do_engine(json_string_value(json_object_get(r->spec, "engine")));
     const char *version = json_string_value(json_object_get(r->spec, "version"));
     const char *size = do_db_size(json_string_value(json_object_get(r->spec, "size")), engine);
-    char *name = do_name(r, r->name, 63);
+    char *name = do_name(r, r->name, DO_NAME_MAX_DATABASE);
     json_t *body = NULL, *j = NULL;
     hoist_status st;
     if (!vpc) {
@@ -277,7 +279,7 @@ static hoist_status do_database_ensure(void *vp, hoist_ctx *ctx, const hoist_res
     if (!do_has_members(engine)) {
         json_t *c = json_object_get(d, "private_connection");
         free(user);
-        user = do_strdup(json_string_value(json_object_get(c, "user")) ?: "default");
+        user = hoist_kit_xstrdup(json_string_value(json_object_get(c, "user")) ?: "default");
     }
     out->outputs = do_db_outputs(r, d, user, do_has_members(engine) ? db : "");
     const char *pw = u ? json_string_value(json_object_get(u, "password"))
@@ -324,7 +326,8 @@ static hoist_status do_database_destroy(void *vp, hoist_ctx *ctx, const hoist_re
     hoist_status st = do_db_find(p, ctx, r, &d);
     if (st != HOIST_OK || !d)
         goto cleanup;
-    char *path = do_printf("/v2/databases/%s", json_string_value(json_object_get(d, "id")));
+    char *path = hoist_kit_xasprintf("/v2/databases/%s",
+                                     json_string_value(json_object_get(d, "id")));
     p->host->log(ctx, HOIST_LOG_INFO, "deleting database cluster %s",
                  json_string_value(json_object_get(d, "name")));
     st = do_req(p, ctx, "DELETE", path, NULL, 0, DO_Q404, NULL, NULL);
@@ -356,7 +359,7 @@ static hoist_status do_database_connection(void *vp, hoist_ctx *ctx, const hoist
     char *user = do_db_user(r), *db = do_db_dbname(r);
     hoist_status st = do_db_find(p, ctx, r, &d);
     if (st == HOIST_OK && !d) {
-        char *name = do_name(r, r->name, 63);
+        char *name = do_name(r, r->name, DO_NAME_MAX_DATABASE);
         st = p->host->fail(ctx, HOIST_E_NOTFOUND, "database cluster %s not found: deploy first",
                            name);
         free(name);
@@ -369,8 +372,8 @@ static hoist_status do_database_connection(void *vp, hoist_ctx *ctx, const hoist
         c = json_object_get(d, "connection");
     const char *pw = json_string_value(json_object_get(c, "password"));
     if (do_has_members(engine)) {
-        char *path = do_printf("/v2/databases/%s/users/%s",
-                               json_string_value(json_object_get(d, "id")), user);
+        char *path = hoist_kit_xasprintf("/v2/databases/%s/users/%s",
+                                         json_string_value(json_object_get(d, "id")), user);
         st = do_req(p, ctx, "GET", path, NULL, 0, 0, NULL, &u);
         free(path);
         if (st != HOIST_OK)
@@ -378,7 +381,7 @@ static hoist_status do_database_connection(void *vp, hoist_ctx *ctx, const hoist
         pw = json_string_value(json_object_get(json_object_get(u, "user"), "password"));
     } else {
         free(user);
-        user = do_strdup(json_string_value(json_object_get(c, "user")) ?: "default");
+        user = hoist_kit_xstrdup(json_string_value(json_object_get(c, "user")) ?: "default");
     }
     if (!pw || !json_string_value(json_object_get(c, "host"))) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL,
@@ -386,11 +389,11 @@ static hoist_status do_database_connection(void *vp, hoist_ctx *ctx, const hoist
         goto cleanup;
     }
     p->host->secret(ctx, pw);
-    out->host = do_strdup(json_string_value(json_object_get(c, "host")));
+    out->host = hoist_kit_xstrdup(json_string_value(json_object_get(c, "host")));
     out->port = (int)json_integer_value(json_object_get(c, "port"));
-    out->user = do_strdup(user);
-    out->password = do_strdup(pw);
-    out->database = do_strdup(do_has_members(engine) ? db : "");
+    out->user = hoist_kit_xstrdup(user);
+    out->password = hoist_kit_xstrdup(pw);
+    out->database = hoist_kit_xstrdup(do_has_members(engine) ? db : "");
     out->tls = json_is_true(json_object_get(c, "ssl"));
 cleanup:
     json_decref(d);

@@ -58,7 +58,7 @@ static char *do_pick_range(const hoist_resource *r, json_t *vpcs)
         unsigned c = (start + k) % 1600u;
         unsigned net = (10u << 24) | ((100u + c / 16u) << 16) | ((c % 16u) * 16u << 8);
         if (!do_overlaps(vpcs, net))
-            return do_printf("10.%u.%u.0/20", 100u + c / 16u, (c % 16u) * 16u);
+            return hoist_kit_xasprintf("10.%u.%u.0/20", 100u + c / 16u, (c % 16u) * 16u);
     }
     return NULL;
 }
@@ -78,7 +78,7 @@ static json_t *do_vpc_outputs(json_t *v)
 static hoist_status do_vpc_find(do_prov *p, hoist_ctx *ctx, const hoist_resource *r, json_t **vpc,
                                 json_t **all)
 {
-    char *name = do_name(r, r->name, 100);
+    char *name = do_name(r, r->name, DO_NAME_MAX_VPC);
     const char *id = do_recorded_id(r);
     hoist_status st = HOIST_OK;
     json_t *j = NULL, *list = NULL;
@@ -86,7 +86,7 @@ static hoist_status do_vpc_find(do_prov *p, hoist_ctx *ctx, const hoist_resource
     if (all)
         *all = NULL;
     if (id && !all) {
-        char *path = do_printf("/v2/vpcs/%s", id);
+        char *path = hoist_kit_xasprintf("/v2/vpcs/%s", id);
         st = do_req(p, ctx, "GET", path, NULL, 0, DO_Q404, NULL, &j);
         free(path);
         if (st == HOIST_OK) {
@@ -133,16 +133,18 @@ static hoist_status do_network_ensure(void *vp, hoist_ctx *ctx, const hoist_reso
     st = do_vpc_find(p, ctx, r, &vpc, &all);
     if (st != HOIST_OK || vpc)
         goto found;
-    name = do_name(r, r->name, 100);
+    name = do_name(r, r->name, DO_NAME_MAX_VPC);
     const char *want = json_string_value(json_object_get(r->spec, "ip_range"));
-    range = want ? do_strdup(want) : p->ip_range ? do_strdup(p->ip_range) : do_pick_range(r, all);
+    range = want          ? hoist_kit_xstrdup(want)
+            : p->ip_range ? hoist_kit_xstrdup(p->ip_range)
+                          : do_pick_range(r, all);
     if (!range) {
         st = p->host->fail(ctx, HOIST_E_QUOTA,
                            "no free /20 left in 10.100.0.0-10.199.255.255 for the VPC; set "
                            "`ip_range:` in the environment");
         goto cleanup;
     }
-    char *desc = do_printf("hoist project %s, environment %s", r->project, r->env);
+    char *desc = hoist_kit_xasprintf("hoist project %s, environment %s", r->project, r->env);
     body = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "region", region, "ip_range", range,
                      "description", desc);
     free(desc);
@@ -199,7 +201,7 @@ static hoist_status do_network_destroy(void *vp, hoist_ctx *ctx, const hoist_res
     hoist_status st = do_vpc_find(p, ctx, r, &vpc, NULL);
     if (st != HOIST_OK || !vpc)
         goto cleanup;
-    char *path = do_printf("/v2/vpcs/%s", json_string_value(json_object_get(vpc, "id")));
+    char *path = hoist_kit_xasprintf("/v2/vpcs/%s", json_string_value(json_object_get(vpc, "id")));
     st = do_req(p, ctx, "DELETE", path, NULL, 0, DO_Q404 | DO_Q409, NULL, NULL);
     free(path);
     if (st == HOIST_E_NOTFOUND)

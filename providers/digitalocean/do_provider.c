@@ -83,21 +83,21 @@ static hoist_status do_init(const hoist_host *host, hoist_ctx *ctx, json_t *sett
         goto cleanup;
     const char *api = json_string_value(json_object_get(creds, "api_url"));
     const char *token = json_string_value(json_object_get(creds, "token"));
-    p->api = do_strdup(api);
+    p->api = hoist_kit_xstrdup(api ? api : "");
     for (size_t n = strlen(p->api); n > 0 && p->api[n - 1] == '/'; n--)
         p->api[n - 1] = '\0';
-    p->auth = do_printf("Authorization: Bearer %s", token);
+    p->auth = hoist_kit_xasprintf("Authorization: Bearer %s", token);
     host->secret(ctx, p->auth);
     /* Plain http only for an endpoint the user set, and the core still
        limits it to loopback addresses. */
     if (strcmp(p->api, "https://api.digitalocean.com") != 0)
         p->http_flags |= HOIST_HTTP_ALLOW_PLAIN_LOOPBACK;
-    p->region = do_strdup(do_setting(settings, "region") ?: "nyc3");
-    p->ip_range = do_setting(settings, "ip_range") ? do_strdup(do_setting(settings, "ip_range")) : NULL;
-    p->registry = do_setting(settings, "registry") ? do_strdup(do_setting(settings, "registry")) : NULL;
-    p->registry_tier = do_strdup(do_setting(settings, "registry_tier") ?: "basic");
+    p->region = hoist_kit_xstrdup(do_setting(settings, "region") ?: "nyc3");
+    p->ip_range = hoist_kit_xstrdup(do_setting(settings, "ip_range")); /* NULL stays NULL */
+    p->registry = hoist_kit_xstrdup(do_setting(settings, "registry"));
+    p->registry_tier = hoist_kit_xstrdup(do_setting(settings, "registry_tier") ?: "basic");
     p->registry_region = do_setting(settings, "registry_region")
-                             ? do_strdup(do_setting(settings, "registry_region"))
+                             ? hoist_kit_xstrdup(do_setting(settings, "registry_region"))
                              : NULL;
     p->registry_ttl = do_int_setting(settings, "registry_credentials_ttl", 3600, 60, 31536000);
     p->kube_ttl = do_int_setting(settings, "kube_credentials_ttl", 86400, 600, 604800);
@@ -133,7 +133,7 @@ static hoist_status do_init(const hoist_host *host, hoist_ctx *ctx, json_t *sett
         goto cleanup;
     }
     const char *sd = host->state_dir(ctx);
-    p->state_dir = sd ? do_strdup(sd) : NULL;
+    p->state_dir = sd ? hoist_kit_xstrdup(sd) : NULL;
     *prov = p;
     *ops = &do_ops;
     p = NULL;

@@ -30,7 +30,8 @@
 static char *do_marker(do_prov *p, const char *kind, const char *name)
 {
     char *slug = do_slug(name, '-');
-    char *path = p->state_dir ? do_printf("%s/docr-%s-%s", p->state_dir, kind, slug) : NULL;
+    char *path =
+        p->state_dir ? hoist_kit_xasprintf("%s/docr-%s-%s", p->state_dir, kind, slug) : NULL;
     free(slug);
     return path;
 }
@@ -92,14 +93,14 @@ static const char *do_docr_region(do_prov *p, const char *region)
 static char *do_repo_name(const hoist_resource *r)
 {
     const char *app = json_string_value(json_object_get(r->spec, "app"));
-    return do_name(r, app ? app : r->name, 200);
+    return do_name(r, app ? app : r->name, DO_NAME_MAX_REPOSITORY);
 }
 
 static json_t *do_registry_outputs(const hoist_resource *r, json_t *reg)
 {
     char *repo = do_repo_name(r);
     const char *name = json_string_value(json_object_get(reg, "name"));
-    char *path = do_printf("%s/%s", name ? name : "", repo);
+    char *path = hoist_kit_xasprintf("%s/%s", name ? name : "", repo);
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "id", name ? name : "", "name",
                           name ? name : "", "endpoint", "https://" DO_DOCR_HOST, "repository",
                           path, "region", json_object_get(reg, "region") ?: json_null(), "tier",
@@ -133,7 +134,7 @@ static hoist_status do_registry_obtain(do_prov *p, hoist_ctx *ctx, const hoist_r
     hoist_status st = do_registry_get(p, ctx, reg);
     if (st != HOIST_OK || *reg)
         goto cleanup;
-    name = p->registry ? do_strdup(p->registry) : do_slug(r->project, '-');
+    name = p->registry ? hoist_kit_xstrdup(p->registry) : do_slug(r->project, '-');
     if (strlen(name) > 63)
         name[63] = '\0';
     body = json_pack("{s:s,s:s,s:s}", "name", name, "subscription_tier_slug", p->registry_tier,
@@ -210,8 +211,8 @@ static hoist_status do_foreign_repos(do_prov *p, hoist_ctx *ctx, const hoist_res
 {
     json_t *repos = NULL, *v;
     size_t i;
-    char *prefix = do_name(r, "", 200);
-    char *path = do_printf("/v2/registry/%s/repositoriesV2", name);
+    char *prefix = do_name(r, "", DO_NAME_MAX_REPOSITORY);
+    char *path = hoist_kit_xasprintf("/v2/registry/%s/repositoriesV2", name);
     *foreign = 0;
     hoist_status st = do_list_all(p, ctx, path, "repositories", &repos);
     json_array_foreach(repos, i, v) {
@@ -275,8 +276,8 @@ static hoist_status do_registry_credentials(void *vp, hoist_ctx *ctx, const hois
                            "this DigitalOcean account has no container registry: deploy first");
     if (st != HOIST_OK)
         goto cleanup;
-    char *path = do_printf("/v2/registry/docker-credentials?read_write=true&expiry_seconds=%ld",
-                           p->registry_ttl);
+    char *path = hoist_kit_xasprintf(
+        "/v2/registry/docker-credentials?read_write=true&expiry_seconds=%ld", p->registry_ttl);
     int64_t asked = (int64_t)time(NULL);
     st = do_req(p, ctx, "GET", path, NULL, 0, 0, NULL, &j);
     free(path);
@@ -301,10 +302,11 @@ static hoist_status do_registry_credentials(void *vp, hoist_ctx *ctx, const hois
     char *repo = do_repo_name(r);
     /* DO names a bare host (its docker config key); the core reads a bare
        host as docker does: https, plain http only for a loopback registry. */
-    out->endpoint = do_strdup(host);
-    out->repository = do_printf("%s/%s", json_string_value(json_object_get(reg, "name")), repo);
-    out->username = do_strdup(pair);
-    out->password = do_strdup(colon + 1);
+    out->endpoint = hoist_kit_xstrdup(host);
+    out->repository =
+        hoist_kit_xasprintf("%s/%s", json_string_value(json_object_get(reg, "name")), repo);
+    out->username = hoist_kit_xstrdup(pair);
+    out->password = hoist_kit_xstrdup(colon + 1);
     out->expires_at = asked + p->registry_ttl;
     free(repo);
 cleanup:

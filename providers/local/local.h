@@ -19,12 +19,13 @@
 #ifndef HOIST_LOCAL_H
 #define HOIST_LOCAL_H
 
-/* vasprintf, pipe2, O_CLOEXEC helpers: the driver targets GNU/Linux. */
+/* pipe2, O_CLOEXEC helpers: the driver targets GNU/Linux. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
 #include <hoist/host.h>
+#include <hoist/kit.h>
 #include <hoist/provider.h>
 
 #include <pthread.h>
@@ -44,18 +45,7 @@ typedef struct local_prov {
 
 /* ---- local_util.c --------------------------------------------------------- */
 
-/* Allocation that aborts on failure (a driver cannot link libhoist). */
-void *local_xmalloc(size_t n);
-char *local_xstrdup(const char *s); /* NULL -> NULL */
-char *local_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A small growable string, always NUL-terminated. */
-typedef struct local_buf {
-    char *s;
-    size_t len, cap;
-} local_buf;
-void local_buf_add(local_buf *b, const void *p, size_t n);
-void local_buf_printf(local_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Allocation, buffers and FNV-1a: hoist/kit.h. */
 
 /* mkdir -p with @mode for created components: 0, or -1 with errno. */
 int local_mkdirs(const char *path, mode_t mode);
@@ -70,10 +60,7 @@ int local_write_file(const char *path, const void *data, size_t len, mode_t mode
 /* json_dump @obj into @path atomically (mode 0600). */
 int local_write_json(const char *path, json_t *obj);
 
-/* FNV-1a 64-bit over @data, continuing from @h (start with LOCAL_FNV_INIT). */
-#define LOCAL_FNV_INIT 0xcbf29ce484222325ULL
-uint64_t local_fnv(uint64_t h, const void *data, size_t len);
-/* Content digest of a source tree (paths, modes, bytes), skipping @skip. */
+/* Content digest of a source tree (paths, modes, bytes; hoist_kit_fnv1a), skipping @skip. */
 int local_tree_digest(const char *dir, const char *const *skip, uint64_t *out);
 
 /* Pid in @path if that process is alive and its command line contains

@@ -65,8 +65,8 @@ static void local_app_free(local_app *a)
 
 static char *local_inst_path(local_app *a, int i, const char *file)
 {
-    return file ? local_xasprintf("%s/inst-%d/%s", a->dir, i, file)
-                : local_xasprintf("%s/inst-%d", a->dir, i);
+    return file ? hoist_kit_xasprintf("%s/inst-%d/%s", a->dir, i, file)
+                : hoist_kit_xasprintf("%s/inst-%d", a->dir, i);
 }
 
 static char *local_app_log(local_prov *p, const char *name, int i)
@@ -76,7 +76,7 @@ static char *local_app_log(local_prov *p, const char *name, int i)
 
 static char *local_port_key(const char *name, int i)
 {
-    return local_xasprintf("app/%s/%d", name, i);
+    return hoist_kit_xasprintf("app/%s/%d", name, i);
 }
 
 /*
@@ -85,7 +85,7 @@ static char *local_port_key(const char *name, int i)
  */
 static char *local_project_dir(local_prov *p)
 {
-    char *d = local_xstrdup(p->dir);
+    char *d = hoist_kit_xstrdup(p->dir);
     for (int up = 0; up < 3; up++) {
         char *s = strrchr(d, '/');
         if (!s || s == d)
@@ -96,7 +96,7 @@ static char *local_project_dir(local_prov *p)
     }
     free(d);
     char cwd[4096];
-    return local_xstrdup(getcwd(cwd, sizeof cwd) ? cwd : ".");
+    return hoist_kit_xstrdup(getcwd(cwd, sizeof cwd) ? cwd : ".");
 }
 
 /* The app's source directory: spec "source_dir" (absolute, if the core sets
@@ -109,20 +109,20 @@ static char *local_app_source(local_prov *p, json_t *spec)
     if (!s)
         return NULL;
     if (s[0] == '/')
-        return local_xstrdup(s);
+        return hoist_kit_xstrdup(s);
     char *proj = local_project_dir(p);
-    char *full = local_xasprintf("%s/%s", proj, s);
+    char *full = hoist_kit_xasprintf("%s/%s", proj, s);
     free(proj);
     char buf[4096];
     char *real = realpath(full, buf);
-    char *out = local_xstrdup(real ? real : full);
+    char *out = hoist_kit_xstrdup(real ? real : full);
     free(full);
     return out;
 }
 
 static char *local_hex(uint64_t h)
 {
-    return local_xasprintf("%016" PRIx64, h);
+    return hoist_kit_xasprintf("%016" PRIx64, h);
 }
 
 /* Fill @a from @r; hashes the source tree.  No process is touched. */
@@ -162,7 +162,7 @@ static hoist_status local_app_setup(local_prov *p, hoist_ctx *ctx, const hoist_r
                              r->name, a->src, strerror(errno));
     char *bspec = json_dumps(json_object_get(r->spec, "build"), JSON_COMPACT | JSON_SORT_KEYS |
                                                                     JSON_ENCODE_ANY);
-    uint64_t bh = local_fnv(tree, bspec ? bspec : "", bspec ? strlen(bspec) : 0);
+    uint64_t bh = hoist_kit_fnv1a(tree, bspec ? bspec : "", bspec ? strlen(bspec) : 0);
     free(bspec);
     /* The instance count is left out: scaling starts or stops instances
      * and leaves the others running. */
@@ -170,13 +170,13 @@ static hoist_status local_app_setup(local_prov *p, hoist_ctx *ctx, const hoist_r
     json_object_del(run, "instances");
     char *all = json_dumps(run, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(run);
-    uint64_t rh = local_fnv(bh, all ? all : "", all ? strlen(all) : 0);
+    uint64_t rh = hoist_kit_fnv1a(bh, all ? all : "", all ? strlen(all) : 0);
     if (all)
         memset(all, 0, strlen(all)); /* the spec carries database passwords */
     free(all);
     a->build_hash = local_hex(bh);
     a->run_hash = local_hex(rh);
-    a->rel = local_xasprintf("%s/rel-%s", a->dir, a->build_hash);
+    a->rel = hoist_kit_xasprintf("%s/rel-%s", a->dir, a->build_hash);
     return HOIST_OK;
 }
 
@@ -190,7 +190,7 @@ typedef struct local_env {
 static void local_env_set(local_env *e, const char *k, const char *val)
 {
     size_t kl = strlen(k);
-    char *entry = local_xasprintf("%s=%s", k, val);
+    char *entry = hoist_kit_xasprintf("%s=%s", k, val);
     for (size_t i = 0; i < e->n; i++)
         if (strncmp(e->v[i], k, kl) == 0 && e->v[i][kl] == '=') {
             free(e->v[i]);
@@ -239,7 +239,7 @@ static const char **local_argv_json(json_t *arr)
 {
     if (!json_is_array(arr) || json_array_size(arr) == 0)
         return NULL;
-    const char **v = local_xmalloc((json_array_size(arr) + 1) * sizeof *v);
+    const char **v = hoist_kit_xmalloc((json_array_size(arr) + 1) * sizeof *v);
     size_t i;
     json_t *x;
     json_array_foreach(arr, i, x)
@@ -256,7 +256,7 @@ static const char **local_argv_json(json_t *arr)
 
 static hoist_status local_app_build(local_prov *p, hoist_ctx *ctx, local_app *a)
 {
-    char *marker = local_xasprintf("%s.built", a->rel);
+    char *marker = hoist_kit_xasprintf("%s.built", a->rel);
     char *blog = local_path(p, "logs/%s-build.log", a->name);
     local_env env = {0};
     const char **argv = NULL;
@@ -471,7 +471,7 @@ static int local_inst_list(local_app *a, int *idx, int max)
 static void local_serving_load(local_app *a, local_serving *sv)
 {
     memset(sv, 0, sizeof *sv);
-    char *f = local_xasprintf("%s/serving.json", a->dir);
+    char *f = hoist_kit_xasprintf("%s/serving.json", a->dir);
     json_t *j = json_load_file(f, 0, NULL);
     free(f);
     if (!j) {
@@ -500,7 +500,7 @@ static hoist_status local_serving_save(local_prov *p, hoist_ctx *ctx, local_app 
         json_array_append_new(ids, json_integer(sv->ids[k]));
     json_t *j = json_pack("{s:I,s:I,s:o}", "release", (json_int_t)sv->release, "last",
                           (json_int_t)sv->last, "instances", ids);
-    char *f = local_xasprintf("%s/serving.json", a->dir);
+    char *f = hoist_kit_xasprintf("%s/serving.json", a->dir);
     hoist_status st = HOIST_OK;
     if (local_mkdirs(a->dir, 0700) != 0 || local_write_json(f, j) != 0)
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", f, strerror(errno));
@@ -513,7 +513,7 @@ static hoist_status local_serving_save(local_prov *p, hoist_ctx *ctx, local_app 
  * group), then anything still tagged with the instance. */
 static hoist_status local_inst_stop_dir(local_prov *p, hoist_ctx *ctx, const char *idir)
 {
-    char *pf = local_xasprintf("%s/runner.pid", idir);
+    char *pf = hoist_kit_xasprintf("%s/runner.pid", idir);
     pid_t pid = local_pidfile_alive(pf, LOCAL_RUNNER_NAME);
     if (pid > 0) {
         kill(pid, SIGTERM);
@@ -528,7 +528,7 @@ static hoist_status local_inst_stop_dir(local_prov *p, hoist_ctx *ctx, const cha
     /* Stragglers: an app that survived a killed runner, or its children. */
     for (int round = 0; round < 20 && local_kill_tagged(LOCAL_TAG, idir) > 0; round++)
         local_sleep_ms(50);
-    char *ap = local_xasprintf("%s/app.pid", idir);
+    char *ap = hoist_kit_xasprintf("%s/app.pid", idir);
     unlink(pf);
     unlink(ap);
     free(pf);
@@ -566,7 +566,7 @@ static hoist_status local_runner_spawn(local_prov *p, hoist_ctx *ctx, const char
     if (local_run(p, ctx, &s, NULL, NULL) != 0)
         return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot start %s: %s", p->runner,
                              strerror(errno));
-    char *pf = local_xasprintf("%s/runner.pid", idir);
+    char *pf = hoist_kit_xasprintf("%s/runner.pid", idir);
     pid_t pid = 0;
     for (int t = 0; t < 100 && !(pid = local_pidfile_alive(pf, LOCAL_RUNNER_NAME)); t++)
         local_sleep_ms(20);
@@ -614,7 +614,7 @@ static hoist_status local_inst_start(local_prov *p, hoist_ctx *ctx, local_app *a
         local_env_set(&env, "PORT", ps);
     }
     size_t nc = json_array_size(cmd);
-    argv = local_xmalloc((nc + 7) * sizeof *argv);
+    argv = hoist_kit_xmalloc((nc + 7) * sizeof *argv);
     size_t n = 0;
     argv[n++] = p->runner;
     argv[n++] = "--dir";
@@ -640,17 +640,17 @@ cleanup:
 
 static char *local_proxy_dir(local_app *a)
 {
-    return local_xasprintf("%s/proxy", a->dir);
+    return hoist_kit_xasprintf("%s/proxy", a->dir);
 }
 
 static char *local_proxy_key(local_app *a)
 {
-    return local_xasprintf("app/%s", a->name);
+    return hoist_kit_xasprintf("app/%s", a->name);
 }
 
 static pid_t local_proxy_pid(local_app *a)
 {
-    char *pf = local_xasprintf("%s/proxy/runner.pid", a->dir);
+    char *pf = hoist_kit_xasprintf("%s/proxy/runner.pid", a->dir);
     pid_t pid = local_pidfile_alive(pf, LOCAL_RUNNER_NAME);
     free(pf);
     return pid;
@@ -703,12 +703,12 @@ static hoist_status local_proxy_switch(local_prov *p, hoist_ctx *ctx, local_app 
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     long gen = (long)now.tv_sec * 1000L + now.tv_nsec / 1000000L;
-    local_buf b = {0};
-    local_buf_printf(&b, "gen %ld\n", gen);
+    hoist_kit_buf b = {0};
+    hoist_kit_buf_printf(&b, "gen %ld\n", gen);
     for (int k = 0; k < n; k++)
-        local_buf_printf(&b, "%d\n", ports[k]);
-    char *f = local_xasprintf("%s/proxy/backends", a->dir);
-    char *df = local_xasprintf("%s/proxy/drained", a->dir);
+        hoist_kit_buf_printf(&b, "%d\n", ports[k]);
+    char *f = hoist_kit_xasprintf("%s/proxy/backends", a->dir);
+    char *df = hoist_kit_xasprintf("%s/proxy/drained", a->dir);
     hoist_status st = HOIST_OK;
     if (local_write_file(f, b.s, b.len, 0600) != 0) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", f, strerror(errno));
@@ -850,16 +850,16 @@ static int local_inst_healthy(local_prov *p, local_app *a, int id)
 /* Replace every occurrence of @from in @s by @to (new string). */
 static char *local_replace(const char *s, const char *from, const char *to)
 {
-    local_buf b = {0};
-    local_buf_add(&b, "", 0);
+    hoist_kit_buf b = {0};
+    hoist_kit_buf_add(&b, "", 0);
     size_t fl = strlen(from);
     const char *q;
     while (fl && (q = strstr(s, from))) {
-        local_buf_add(&b, s, (size_t)(q - s));
-        local_buf_add(&b, to, strlen(to));
+        hoist_kit_buf_add(&b, s, (size_t)(q - s));
+        hoist_kit_buf_add(&b, to, strlen(to));
         s = q + fl;
     }
-    local_buf_add(&b, s, strlen(s));
+    hoist_kit_buf_add(&b, s, strlen(s));
     return b.s;
 }
 
@@ -907,25 +907,25 @@ static char *local_crash_excerpt(local_prov *p, local_app *a, int id)
         n++;
         q += l + (e ? 1 : 0);
     }
-    local_buf b = {0};
-    local_buf_add(&b, "", 0);
+    hoist_kit_buf b = {0};
+    hoist_kit_buf_add(&b, "", 0);
     int from = first < 0 ? (n > AFTER ? n - AFTER : 0) : (first > BEFORE ? first - BEFORE : 0);
     int to = first < 0 ? n : (first + AFTER < n ? first + AFTER : n);
     for (int k = from; k < to; k++)
-        local_buf_printf(&b, "  %.*s\n", (int)len[k], start[k]);
+        hoist_kit_buf_printf(&b, "  %.*s\n", (int)len[k], start[k]);
     if (to < n) {
         int tail = n - TAIL > to ? n - TAIL : to;
         if (tail > to)
-            local_buf_printf(&b, "  ...\n");
+            hoist_kit_buf_printf(&b, "  ...\n");
         for (int k = tail; k < n; k++)
-            local_buf_printf(&b, "  %.*s\n", (int)len[k], start[k]);
+            hoist_kit_buf_printf(&b, "  %.*s\n", (int)len[k], start[k]);
     }
     if (!n)
-        local_buf_printf(&b, "  (no output)\n");
-    char *relslash = local_xasprintf("%s/", a->rel);
-    char *srcslash = local_xasprintf("%s/", a->src);
+        hoist_kit_buf_printf(&b, "  (no output)\n");
+    char *relslash = hoist_kit_xasprintf("%s/", a->rel);
+    char *srcslash = hoist_kit_xasprintf("%s/", a->src);
     char *out = local_replace(b.s, relslash, srcslash);
-    char *full = local_xasprintf("%s's output (%s) around its first error:\n%s", a->name, log, out);
+    char *full = hoist_kit_xasprintf("%s's output (%s) around its first error:\n%s", a->name, log, out);
     free(relslash);
     free(srcslash);
     free(out);
@@ -984,13 +984,13 @@ static void local_app_prune(local_app *a)
     if (!d)
         return;
     struct dirent *e;
-    char *keep = local_xasprintf("rel-%s", a->build_hash);
-    char *keep_marker = local_xasprintf("rel-%s.built", a->build_hash);
+    char *keep = hoist_kit_xasprintf("rel-%s", a->build_hash);
+    char *keep_marker = hoist_kit_xasprintf("rel-%s.built", a->build_hash);
     while ((e = readdir(d))) {
         if (strncmp(e->d_name, "rel-", 4) != 0 || strcmp(e->d_name, keep) == 0 ||
             strcmp(e->d_name, keep_marker) == 0)
             continue;
-        char *path = local_xasprintf("%s/%s", a->dir, e->d_name);
+        char *path = hoist_kit_xasprintf("%s/%s", a->dir, e->d_name);
         local_rmrf(path);
         free(path);
     }
@@ -1019,10 +1019,10 @@ static hoist_status local_release_failed(local_prov *p, hoist_ctx *ctx, local_ap
         healthy += local_inst_app(a, sv->ids[k]) > 0 &&
                    (!a->has_port || (port > 0 && local_port_open(port, 500)));
     }
-    char *serving = !sv->n ? local_xstrdup("nothing was serving")
-                    : sv->release == rel ? local_xstrdup("nothing healthy is serving")
-                    : healthy ? local_xasprintf("r%ld still serving", sv->release)
-                              : local_xasprintf("r%ld is not healthy either", sv->release);
+    char *serving = !sv->n ? hoist_kit_xstrdup("nothing was serving")
+                    : sv->release == rel ? hoist_kit_xstrdup("nothing healthy is serving")
+                    : healthy ? hoist_kit_xasprintf("r%ld still serving", sv->release)
+                              : hoist_kit_xasprintf("r%ld is not healthy either", sv->release);
     hoist_status st = p->host->fail(
         ctx, HOIST_E_INVALID, "release r%ld failed its healthcheck; %s\ninstance %d: %s (attempt %d)\n%s",
         rel, serving, id, what, attempt, excerpt);
@@ -1142,7 +1142,7 @@ static hoist_status local_app_ensure(void *vp, hoist_ctx *ctx, const hoist_resou
             }
             long age = (long)time(NULL) - local_inst_get(&a, fresh[k], "started");
             if (pr == LOCAL_PROBE_WAIT && age > wait_s) {
-                char *w = local_xasprintf("%s; not ready after %ld s (healthcheck_timeout)", what,
+                char *w = hoist_kit_xasprintf("%s; not ready after %ld s (healthcheck_timeout)", what,
                                           wait_s);
                 snprintf(what, sizeof what, "%s", w);
                 free(w);

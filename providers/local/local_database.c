@@ -77,7 +77,7 @@ static void local_db_free(local_db *db)
 
 static char *local_db_bin(local_db *db, const char *prog)
 {
-    return local_xasprintf("%s/%s", db->bindir, prog);
+    return hoist_kit_xasprintf("%s/%s", db->bindir, prog);
 }
 
 /* Run @argv as the server's user; report failure with the tail of its output. */
@@ -129,7 +129,7 @@ static int local_db_chown(local_db *db, const char *path)
  */
 static void local_db_traversable(local_prov *p, hoist_ctx *ctx, const char *path)
 {
-    char *s = local_xstrdup(path);
+    char *s = hoist_kit_xstrdup(path);
     for (;;) {
         struct stat st;
         if (stat(s, &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH)) {
@@ -149,7 +149,7 @@ static void local_db_traversable(local_prov *p, hoist_ctx *ctx, const char *path
 /* The live server named by pid file @file in the data dir, or 0. */
 static pid_t local_db_pid(local_db *db, const char *file, const char *needle)
 {
-    char *pidfile = local_xasprintf("%s/%s", db->data, file);
+    char *pidfile = hoist_kit_xasprintf("%s/%s", db->data, file);
     pid_t pid = local_pidfile_alive(pidfile, needle);
     free(pidfile);
     return pid;
@@ -158,7 +158,7 @@ static pid_t local_db_pid(local_db *db, const char *file, const char *needle)
 /* 1 if @file exists in the data dir (the engines' "initialised" markers). */
 static int local_db_has(local_db *db, const char *file)
 {
-    char *path = local_xasprintf("%s/%s", db->data, file);
+    char *path = hoist_kit_xasprintf("%s/%s", db->data, file);
     int ok = access(path, F_OK) == 0;
     free(path);
     return ok;
@@ -178,7 +178,7 @@ static char *local_pg_newest(char **version)
             long v = strtol(e->d_name, &end, 10);
             if (*end || v <= 0)
                 continue;
-            char *init = local_xasprintf("/usr/lib/postgresql/%ld/bin/initdb", v);
+            char *init = hoist_kit_xasprintf("/usr/lib/postgresql/%ld/bin/initdb", v);
             if (access(init, X_OK) == 0 && v > best)
                 best = v;
             free(init);
@@ -186,15 +186,15 @@ static char *local_pg_newest(char **version)
         closedir(d);
     }
     if (best > 0) {
-        *version = local_xasprintf("%ld", best);
-        return local_xasprintf("/usr/lib/postgresql/%ld/bin", best);
+        *version = hoist_kit_xasprintf("%ld", best);
+        return hoist_kit_xasprintf("/usr/lib/postgresql/%ld/bin", best);
     }
     char *init = local_which("initdb");
     if (!init)
         return NULL;
     char buf[4096];
     char *real = realpath(init, buf);
-    char *dir = local_xstrdup(real ? real : init);
+    char *dir = hoist_kit_xstrdup(real ? real : init);
     free(init);
     *strrchr(dir, '/') = '\0';
     *version = NULL;
@@ -204,7 +204,7 @@ static char *local_pg_newest(char **version)
 static hoist_status local_pg_find(local_prov *p, hoist_ctx *ctx, local_db *db)
 {
     /* An existing cluster must be run by its own major version. */
-    char *pgv_path = local_xasprintf("%s/PG_VERSION", db->data);
+    char *pgv_path = hoist_kit_xasprintf("%s/PG_VERSION", db->data);
     char *pgv = local_read_file(pgv_path, NULL);
     free(pgv_path);
     const char *want = db->spec_version;
@@ -214,13 +214,13 @@ static hoist_status local_pg_find(local_prov *p, hoist_ctx *ctx, local_db *db)
     }
     char *wanted_bin = NULL;
     if (want) {
-        wanted_bin = local_xasprintf("/usr/lib/postgresql/%s/bin", want);
-        char *init = local_xasprintf("%s/initdb", wanted_bin);
+        wanted_bin = hoist_kit_xasprintf("/usr/lib/postgresql/%s/bin", want);
+        char *init = hoist_kit_xasprintf("%s/initdb", wanted_bin);
         int ok = access(init, X_OK) == 0;
         free(init);
         if (ok) {
             db->bindir = wanted_bin;
-            db->version = local_xstrdup(want);
+            db->version = hoist_kit_xstrdup(want);
             wanted_bin = NULL;
         }
     }
@@ -260,13 +260,13 @@ static int local_pg_initialised(local_db *db)
 
 static hoist_status local_pg_write_conf(local_prov *p, hoist_ctx *ctx, local_db *db)
 {
-    char *conf = local_xasprintf("%s/hoist.conf", db->data);
-    char *text = local_xasprintf("# written by hoist's local driver on every start\n"
-                                 "listen_addresses = '%s'\n"
-                                 "port = %d\n"
-                                 "unix_socket_directories = '%s'\n"
-                                 "unix_socket_permissions = 0700\n",
-                                 LOCAL_ADDR, db->port, db->data);
+    char *conf = hoist_kit_xasprintf("%s/hoist.conf", db->data);
+    char *text = hoist_kit_xasprintf("# written by hoist's local driver on every start\n"
+                                     "listen_addresses = '%s'\n"
+                                     "port = %d\n"
+                                     "unix_socket_directories = '%s'\n"
+                                     "unix_socket_permissions = 0700\n",
+                                     LOCAL_ADDR, db->port, db->data);
     hoist_status st = HOIST_OK;
     if (local_write_file(conf, text, strlen(text), 0600) != 0 || local_db_chown(db, conf) != 0)
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", conf, strerror(errno));
@@ -279,7 +279,7 @@ static hoist_status local_pg_init(local_prov *p, hoist_ctx *ctx, local_db *db)
 {
     hoist_status st = HOIST_OK;
     char *initdb = local_db_bin(db, "initdb");
-    char *pgconf = local_xasprintf("%s/postgresql.conf", db->data);
+    char *pgconf = hoist_kit_xasprintf("%s/postgresql.conf", db->data);
     /* The unix socket lives in the data directory; sun_path holds 107 bytes. */
     if (strlen(db->data) + sizeof "/.s.PGSQL.65535" > 107) {
         st = p->host->fail(ctx, HOIST_E_INVALID,
@@ -332,7 +332,7 @@ static hoist_status local_pg_start(local_prov *p, hoist_ctx *ctx, local_db *db)
         while (d && (e = readdir(d))) {
             if (strcmp(e->d_name, "postmaster.pid") != 0 && strncmp(e->d_name, ".s.PGSQL.", 9) != 0)
                 continue;
-            char *f = local_xasprintf("%s/%s", db->data, e->d_name);
+            char *f = hoist_kit_xasprintf("%s/%s", db->data, e->d_name);
             if (unlink(f) == 0)
                 p->host->log(ctx, HOIST_LOG_DEBUG, "removed the stale %s", f);
             free(f);
@@ -363,7 +363,7 @@ static hoist_status local_pg_provision(local_prov *p, hoist_ctx *ctx, local_db *
     snprintf(port, sizeof port, "%d", db->port);
     /* Idempotent: the role and database are created once, the password is
      * (re)set every time so the file stays the source of truth. */
-    char *sql = local_xasprintf(
+    char *sql = hoist_kit_xasprintf(
         "SELECT 'CREATE ROLE \"%1$s\" LOGIN' WHERE NOT EXISTS "
         "(SELECT 1 FROM pg_roles WHERE rolname = '%1$s')\\gexec\n"
         "ALTER ROLE \"%1$s\" WITH LOGIN PASSWORD '%2$s';\n"
@@ -422,7 +422,7 @@ static hoist_status local_redis_init(local_prov *p, hoist_ctx *ctx, local_db *db
 /* AUTH then PING: 1 when the server answers +PONG with our password. */
 static int local_redis_ping(local_db *db)
 {
-    char *req = local_xasprintf("AUTH %s\r\nPING\r\n", db->password);
+    char *req = hoist_kit_xasprintf("AUTH %s\r\nPING\r\n", db->password);
     char *reply = NULL;
     int ok = local_tcp_exchange(db->port, req, "PONG", 1000, &reply) == 0 && reply &&
              strstr(reply, "+OK") && strstr(reply, "+PONG");
@@ -434,14 +434,15 @@ static int local_redis_ping(local_db *db)
 
 static hoist_status local_redis_start(local_prov *p, hoist_ctx *ctx, local_db *db)
 {
-    char *conf = local_xasprintf("%s/redis.conf", db->dir);
+    char *conf = hoist_kit_xasprintf("%s/redis.conf", db->dir);
     /* The password is in this 0600 file, never on redis-server's command line. */
-    char *text = local_xasprintf("# written by hoist's local driver on every start\n"
-                                 "bind %s\nport %d\nprotected-mode yes\n"
-                                 "requirepass %s\nsave \"\"\nappendonly no\n"
-                                 "dir %s\npidfile %s/redis.pid\nlogfile %s\n"
-                                 "daemonize yes\n",
-                                 LOCAL_ADDR, db->port, db->password, db->data, db->data, db->log);
+    char *text = hoist_kit_xasprintf("# written by hoist's local driver on every start\n"
+                                     "bind %s\nport %d\nprotected-mode yes\n"
+                                     "requirepass %s\nsave \"\"\nappendonly no\n"
+                                     "dir %s\npidfile %s/redis.pid\nlogfile %s\n"
+                                     "daemonize yes\n",
+                                     LOCAL_ADDR, db->port, db->password, db->data, db->data,
+                                     db->log);
     hoist_status st = HOIST_OK;
     int rc = local_write_file(conf, text, strlen(text), 0600);
     memset(text, 0, strlen(text));
@@ -512,7 +513,7 @@ static char *local_first_prog(const char *const *names)
         char *b = local_which(*names);
         if (!b && **names != '/') {
             /* Debian installs the daemon in sbin, which a user's PATH may lack. */
-            char *sb = local_xasprintf("/usr/sbin/%s", *names);
+            char *sb = hoist_kit_xasprintf("/usr/sbin/%s", *names);
             if (access(sb, X_OK) == 0)
                 return sb;
             free(sb);
@@ -554,8 +555,8 @@ static hoist_status local_my_init(local_prov *p, hoist_ctx *ctx, local_db *db)
 {
     static const char *const installers[] = {"mariadb-install-db", "mysql_install_db", NULL};
     char *inst = local_first_prog(installers);
-    char *datadir = local_xasprintf("--datadir=%s", db->data);
-    char *marker = local_xasprintf("%s/hoist-initialised", db->data);
+    char *datadir = hoist_kit_xasprintf("--datadir=%s", db->data);
+    char *marker = hoist_kit_xasprintf("%s/hoist-initialised", db->data);
     hoist_status st = HOIST_OK;
     if (local_rmrf(db->data) != 0 || mkdir(db->data, 0700) != 0 ||
         local_db_chown(db, db->data) != 0) {
@@ -565,8 +566,8 @@ static hoist_status local_my_init(local_prov *p, hoist_ctx *ctx, local_db *db)
     }
     /* The administrator logs in through the unix socket as the OS user that
      * runs the server (unix_socket authentication): no admin password. */
-    char *a_user = local_xasprintf("--user=%s", db->os_user);
-    char *a_sock_user = local_xasprintf("--auth-root-socket-user=%s", db->os_user);
+    char *a_user = hoist_kit_xasprintf("--user=%s", db->os_user);
+    char *a_sock_user = hoist_kit_xasprintf("--auth-root-socket-user=%s", db->os_user);
     const char *argv[] = {inst, "--no-defaults", datadir, a_user,
                           "--auth-root-authentication-method=socket", a_sock_user,
                           "--skip-test-db", NULL};
@@ -584,16 +585,16 @@ cleanup:
 
 static hoist_status local_my_start(local_prov *p, hoist_ctx *ctx, local_db *db)
 {
-    char *daemon = local_xasprintf("%s/%s", db->bindir, "mariadbd");
+    char *daemon = hoist_kit_xasprintf("%s/%s", db->bindir, "mariadbd");
     if (access(daemon, X_OK) != 0) {
         free(daemon);
-        daemon = local_xasprintf("%s/%s", db->bindir, "mysqld");
+        daemon = hoist_kit_xasprintf("%s/%s", db->bindir, "mysqld");
     }
-    char *a_data = local_xasprintf("--datadir=%s", db->data);
-    char *a_port = local_xasprintf("--port=%d", db->port);
-    char *a_sock = local_xasprintf("--socket=%s/mysqld.sock", db->data);
-    char *a_pid = local_xasprintf("--pid-file=%s/mysqld.pid", db->data);
-    char *a_log = local_xasprintf("--log-error=%s", db->log);
+    char *a_data = hoist_kit_xasprintf("--datadir=%s", db->data);
+    char *a_port = hoist_kit_xasprintf("--port=%d", db->port);
+    char *a_sock = hoist_kit_xasprintf("--socket=%s/mysqld.sock", db->data);
+    char *a_pid = hoist_kit_xasprintf("--pid-file=%s/mysqld.pid", db->data);
+    char *a_log = hoist_kit_xasprintf("--log-error=%s", db->log);
     const char *argv[] = {daemon, "--no-defaults", a_data, a_port, "--bind-address=" LOCAL_ADDR,
                           a_sock, a_pid, a_log, "--skip-name-resolve", NULL};
     local_spawn s = {.argv = argv, .out_fd = -1, .drop = db->drop, .uid = db->uid, .gid = db->gid,
@@ -603,7 +604,7 @@ static hoist_status local_my_start(local_prov *p, hoist_ctx *ctx, local_db *db)
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot start %s: %s", daemon, strerror(errno));
         goto cleanup;
     }
-    char *sock = local_xasprintf("%s/mysqld.sock", db->data);
+    char *sock = hoist_kit_xasprintf("%s/mysqld.sock", db->data);
     int up = 0;
     for (int i = 0; i < 600 && !up && !p->host->cancelled(ctx); i++) {
         up = local_my_running(db) && access(sock, F_OK) == 0 && local_port_open(db->port, 200);
@@ -633,9 +634,9 @@ static hoist_status local_my_provision(local_prov *p, hoist_ctx *ctx, local_db *
     char *client = local_first_prog(clients);
     if (!client)
         return local_db_missing(p, ctx, db, "mariadb client");
-    char *a_sock = local_xasprintf("--socket=%s/mysqld.sock", db->data);
-    char *a_user = local_xasprintf("--user=%s", db->os_user);
-    char *sql = local_xasprintf(
+    char *a_sock = hoist_kit_xasprintf("--socket=%s/mysqld.sock", db->data);
+    char *a_user = hoist_kit_xasprintf("--user=%s", db->os_user);
+    char *sql = hoist_kit_xasprintf(
         "CREATE DATABASE IF NOT EXISTS `%1$s`;\n"
         "CREATE USER IF NOT EXISTS '%1$s'@'127.0.0.1' IDENTIFIED BY '%2$s';\n"
         "ALTER USER '%1$s'@'127.0.0.1' IDENTIFIED BY '%2$s';\n"
@@ -700,13 +701,13 @@ static hoist_status local_db_setup(local_prov *p, hoist_ctx *ctx, const hoist_re
                              "database name '%s': use letters, digits, '_' or '-' (max 63)",
                              r->name);
     db->dir = local_path(p, "db/%s", r->name);
-    db->data = local_xasprintf("%s/data", db->dir);
+    db->data = hoist_kit_xasprintf("%s/data", db->dir);
     db->log = local_path(p, "logs/db-%s.log", r->name);
-    db->portkey = local_xasprintf("db/%s", r->name);
+    db->portkey = hoist_kit_xasprintf("db/%s", r->name);
     const char *engine = json_string_value(json_object_get(r->spec, "engine"));
     json_t *meta = NULL;
     if (!engine) {
-        char *mp = local_xasprintf("%s/meta.json", db->dir);
+        char *mp = hoist_kit_xasprintf("%s/meta.json", db->dir);
         meta = json_load_file(mp, 0, NULL);
         free(mp);
         engine = json_string_value(json_object_get(meta, "engine"));
@@ -715,9 +716,9 @@ static hoist_status local_db_setup(local_prov *p, hoist_ctx *ctx, const hoist_re
     json_decref(meta);
     json_t *v = json_object_get(r->spec, "version");
     if (json_is_string(v))
-        db->spec_version = local_xstrdup(json_string_value(v));
+        db->spec_version = hoist_kit_xstrdup(json_string_value(v));
     else if (json_is_integer(v))
-        db->spec_version = local_xasprintf("%lld", (long long)json_integer_value(v));
+        db->spec_version = hoist_kit_xasprintf("%lld", (long long)json_integer_value(v));
     if (!db->eng)
         return p->host->fail(ctx, HOIST_E_UNSUPPORTED,
                              "database engine '%s' is not offered by the local provider "
@@ -733,10 +734,10 @@ static hoist_status local_db_setup(local_prov *p, hoist_ctx *ctx, const hoist_re
         db->drop = 1;
         db->uid = pw->pw_uid;
         db->gid = pw->pw_gid;
-        db->os_user = local_xstrdup(pw->pw_name);
+        db->os_user = hoist_kit_xstrdup(pw->pw_name);
     } else {
         struct passwd *pw = getpwuid(geteuid());
-        db->os_user = local_xstrdup(pw ? pw->pw_name : "root");
+        db->os_user = hoist_kit_xstrdup(pw ? pw->pw_name : "root");
     }
     return HOIST_OK;
 }
@@ -744,7 +745,7 @@ static hoist_status local_db_setup(local_prov *p, hoist_ctx *ctx, const hoist_re
 /* Load the password file, or generate and store one.  Registers it as a secret. */
 static hoist_status local_db_password(local_prov *p, hoist_ctx *ctx, local_db *db, int create)
 {
-    char *path = local_xasprintf("%s/password", db->dir);
+    char *path = hoist_kit_xasprintf("%s/password", db->dir);
     char *pw = local_read_file(path, NULL);
     hoist_status st = HOIST_OK;
     if (pw && strlen(pw) >= 16 && strlen(pw) < sizeof db->password) {
@@ -787,7 +788,7 @@ static void local_db_result(local_db *db, pid_t pid, const char *state, hoist_re
 
 static hoist_status local_db_write_meta(local_prov *p, hoist_ctx *ctx, local_db *db)
 {
-    char *path = local_xasprintf("%s/meta.json", db->dir);
+    char *path = hoist_kit_xasprintf("%s/meta.json", db->dir);
     json_t *m = json_pack("{s:s,s:i,s:s}", "engine", db->eng->name, "port", db->port, "user",
                           local_db_user(db));
     hoist_status st = HOIST_OK;
@@ -956,11 +957,11 @@ static hoist_status local_database_connection(void *vp, hoist_ctx *ctx, const ho
         st = p->host->fail(ctx, HOIST_E_NOTFOUND, "database %s has not been created yet", r->name);
         goto cleanup;
     }
-    out->host = local_xstrdup(LOCAL_ADDR);
+    out->host = hoist_kit_xstrdup(LOCAL_ADDR);
     out->port = db.port;
-    out->user = local_xstrdup(local_db_user(&db));
-    out->password = local_xstrdup(db.password);
-    out->database = local_xstrdup(strcmp(db.eng->name, "redis") == 0 ? "0" : db.name);
+    out->user = hoist_kit_xstrdup(local_db_user(&db));
+    out->password = hoist_kit_xstrdup(db.password);
+    out->database = hoist_kit_xstrdup(strcmp(db.eng->name, "redis") == 0 ? "0" : db.name);
     out->tls = 0;
 cleanup:
     local_db_free(&db);

@@ -75,7 +75,7 @@ static hoist_status local_net_range_locked(local_prov *p, hoist_ctx *ctx, int *b
      * for the same range; then walk all slots. */
     int slots = (LOCAL_PORT_MAX - LOCAL_PORT_MIN) / LOCAL_PORT_COUNT;
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^
-                    (unsigned)local_fnv(LOCAL_FNV_INIT, p->dir, strlen(p->dir));
+                    (unsigned)hoist_kit_fnv1a(HOIST_KIT_FNV64_INIT, p->dir, strlen(p->dir));
     int start = (int)(seed % (unsigned)slots);
     for (int i = 0; i < slots; i++) {
         int b = LOCAL_PORT_MIN + ((start + i) % slots) * LOCAL_PORT_COUNT;

@@ -32,14 +32,14 @@ static hoist_status local_init(const hoist_host *host, hoist_ctx *ctx, json_t *s
         return host->fail(ctx, HOIST_E_INVALID,
                           "the local provider needs a state directory (.hoist/local/<env>) and "
                           "none could be created: check the permissions next to hoist.yml");
-    local_prov *p = local_xmalloc(sizeof *p);
+    local_prov *p = hoist_kit_xmalloc(sizeof *p);
     memset(p, 0, sizeof *p);
     p->host = host;
-    p->dir = local_xstrdup(dir);
+    p->dir = hoist_kit_xstrdup(dir);
     /* The environment variable lets tests and uninstalled builds use the
      * runner from the build tree. */
     const char *runner = getenv("HOIST_LOCAL_RUNNER");
-    p->runner = local_xstrdup(runner && *runner ? runner : HOIST_LOCAL_RUNNER_PATH);
+    p->runner = hoist_kit_xstrdup(runner && *runner ? runner : HOIST_LOCAL_RUNNER_PATH);
     pthread_mutex_init(&p->lock, NULL);
     *prov = p;
     *ops = &local_ops;

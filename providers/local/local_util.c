@@ -19,74 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
-void *local_xmalloc(size_t n)
-{
-    void *q = malloc(n ? n : 1);
-    if (!q)
-        abort();
-    return q;
-}
-
-char *local_xstrdup(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
-
-char *local_xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    return s;
-}
-
-void local_buf_add(local_buf *b, const void *data, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s)
-            abort();
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, data, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-void local_buf_printf(local_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        abort();
-    local_buf_add(b, s, (size_t)n);
-    free(s);
-}
-
 char *local_path(local_prov *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *rel = NULL;
-    if (vasprintf(&rel, fmt, ap) < 0)
-        abort();
+    char *rel = hoist_kit_xvasprintf(NULL, fmt, ap);
     va_end(ap);
-    char *s = local_xasprintf("%s/%s", p->dir, rel);
+    char *s = hoist_kit_xasprintf("%s/%s", p->dir, rel);
     free(rel);
     return s;
 }
@@ -107,7 +46,7 @@ int local_name_ok(const char *name)
 
 int local_mkdirs(const char *path, mode_t mode)
 {
-    char *s = local_xstrdup(path);
+    char *s = hoist_kit_xstrdup(path);
     int rc = 0;
     for (char *q = s + 1;; q++) {
         if (*q == '/' || *q == '\0') {
@@ -143,7 +82,7 @@ int local_rmrf(const char *path)
     while ((e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        char *sub = local_xasprintf("%s/%s", path, e->d_name);
+        char *sub = hoist_kit_xasprintf("%s/%s", path, e->d_name);
         if (local_rmrf(sub) != 0)
             rc = -1;
         free(sub);
@@ -169,11 +108,11 @@ static char **local_sorted_entries(const char *dir)
     int n = scandir(dir, &list, NULL, alphasort);
     if (n < 0)
         return NULL;
-    char **v = local_xmalloc(((size_t)n + 1) * sizeof *v);
+    char **v = hoist_kit_xmalloc(((size_t)n + 1) * sizeof *v);
     size_t k = 0;
     for (int i = 0; i < n; i++) {
         if (strcmp(list[i]->d_name, ".") != 0 && strcmp(list[i]->d_name, "..") != 0)
-            v[k++] = local_xstrdup(list[i]->d_name);
+            v[k++] = hoist_kit_xstrdup(list[i]->d_name);
         free(list[i]);
     }
     free(list);
@@ -228,8 +167,8 @@ int local_copytree(const char *src, const char *dst, const char *const *skip)
     for (char **n = names; *n && rc == 0; n++) {
         if (local_skipped(*n, skip))
             continue;
-        char *s = local_xasprintf("%s/%s", src, *n);
-        char *d = local_xasprintf("%s/%s", dst, *n);
+        char *s = hoist_kit_xasprintf("%s/%s", src, *n);
+        char *d = hoist_kit_xasprintf("%s/%s", dst, *n);
         struct stat es;
         if (lstat(s, &es) != 0)
             rc = -1;
@@ -260,12 +199,12 @@ char *local_read_file(const char *path, size_t *len)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
-    local_buf b = {0};
+    hoist_kit_buf b = {0};
     char tmp[8192];
     ssize_t n;
-    local_buf_add(&b, "", 0);
+    hoist_kit_buf_add(&b, "", 0);
     while ((n = read(fd, tmp, sizeof tmp)) > 0)
-        local_buf_add(&b, tmp, (size_t)n);
+        hoist_kit_buf_add(&b, tmp, (size_t)n);
     int e = errno;
     close(fd);
     if (n < 0) {
@@ -280,7 +219,7 @@ char *local_read_file(const char *path, size_t *len)
 
 int local_write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-    char *tmp = local_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    char *tmp = hoist_kit_xasprintf("%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     int rc = -1;
     if (fd < 0)
@@ -310,16 +249,6 @@ int local_write_json(const char *path, json_t *obj)
     return rc;
 }
 
-uint64_t local_fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *c = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= c[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static int local_digest_rec(const char *dir, const char *rel, const char *const *skip,
                             uint64_t *h)
 {
@@ -330,16 +259,16 @@ static int local_digest_rec(const char *dir, const char *rel, const char *const 
     for (char **n = names; *n && rc == 0; n++) {
         if (local_skipped(*n, skip))
             continue;
-        char *path = local_xasprintf("%s/%s", dir, *n);
-        char *r = local_xasprintf("%s/%s", rel, *n);
+        char *path = hoist_kit_xasprintf("%s/%s", dir, *n);
+        char *r = hoist_kit_xasprintf("%s/%s", rel, *n);
         struct stat st;
         if (lstat(path, &st) != 0) {
             rc = -1;
         } else {
             /* Path and mode go in with a separator so renames change the digest. */
-            *h = local_fnv(*h, r, strlen(r) + 1);
+            *h = hoist_kit_fnv1a(*h, r, strlen(r) + 1);
             unsigned m = (unsigned)st.st_mode;
-            *h = local_fnv(*h, &m, sizeof m);
+            *h = hoist_kit_fnv1a(*h, &m, sizeof m);
             if (S_ISDIR(st.st_mode)) {
                 rc = local_digest_rec(path, r, skip, h);
             } else if (S_ISREG(st.st_mode)) {
@@ -348,13 +277,13 @@ static int local_digest_rec(const char *dir, const char *rel, const char *const 
                 if (!data)
                     rc = -1;
                 else
-                    *h = local_fnv(*h, data, len);
+                    *h = hoist_kit_fnv1a(*h, data, len);
                 free(data);
             } else if (S_ISLNK(st.st_mode)) {
                 char t[4096];
                 ssize_t k = readlink(path, t, sizeof t);
                 if (k > 0)
-                    *h = local_fnv(*h, t, (size_t)k);
+                    *h = hoist_kit_fnv1a(*h, t, (size_t)k);
             }
         }
         free(path);
@@ -366,7 +295,7 @@ static int local_digest_rec(const char *dir, const char *rel, const char *const 
 
 int local_tree_digest(const char *dir, const char *const *skip, uint64_t *out)
 {
-    uint64_t h = LOCAL_FNV_INIT;
+    uint64_t h = HOIST_KIT_FNV64_INIT;
     int rc = local_digest_rec(dir, "", skip, &h);
     *out = h;
     return rc;
@@ -474,7 +403,7 @@ static int local_match_env(pid_t pid, const void *arg)
 
 int local_kill_tagged(const char *var, const char *value)
 {
-    char *tag = local_xasprintf("%s=%s", var, value);
+    char *tag = hoist_kit_xasprintf("%s=%s", var, value);
     int count = local_kill_matching(local_match_env, tag);
     free(tag);
     return count;
@@ -564,8 +493,8 @@ int local_tcp_exchange(int port, const char *request, const char *until, int tim
         close(fd);
         return -1;
     }
-    local_buf b = {0};
-    local_buf_add(&b, "", 0);
+    hoist_kit_buf b = {0};
+    hoist_kit_buf_add(&b, "", 0);
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long left = deadline - (now.tv_sec * 1000LL + now.tv_nsec / 1000000);
@@ -579,7 +508,7 @@ int local_tcp_exchange(int port, const char *request, const char *until, int tim
         if (k <= 0)
             break;
         if (b.len < 65536)
-            local_buf_add(&b, tmp, (size_t)k);
+            hoist_kit_buf_add(&b, tmp, (size_t)k);
         if (until && strstr(b.s, until))
             break;
     }
@@ -614,14 +543,14 @@ int local_http_get_status(int port, const char *path, int timeout_ms, char *body
 char *local_which(const char *name)
 {
     if (strchr(name, '/'))
-        return access(name, X_OK) == 0 ? local_xstrdup(name) : NULL;
+        return access(name, X_OK) == 0 ? hoist_kit_xstrdup(name) : NULL;
     const char *path = getenv("PATH");
     if (!path || !*path)
         path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
     while (*path) {
         const char *c = strchr(path, ':');
         size_t len = c ? (size_t)(c - path) : strlen(path);
-        char *cand = local_xasprintf("%.*s/%s", (int)len, path, name);
+        char *cand = hoist_kit_xasprintf("%.*s/%s", (int)len, path, name);
         if (len && access(cand, X_OK) == 0)
             return cand;
         free(cand);
@@ -634,10 +563,10 @@ char *local_which(const char *name)
 
 char *local_argv_str(const char *const *argv)
 {
-    local_buf b = {0};
-    local_buf_add(&b, "", 0);
+    hoist_kit_buf b = {0};
+    hoist_kit_buf_add(&b, "", 0);
     for (size_t i = 0; argv[i]; i++)
-        local_buf_printf(&b, "%s%s", i ? " " : "", argv[i]);
+        hoist_kit_buf_printf(&b, "%s%s", i ? " " : "", argv[i]);
     return b.s;
 }
 
@@ -698,7 +627,7 @@ int local_run(local_prov *p, hoist_ctx *ctx, const local_spawn *s, char **output
 {
     int inp[2] = {-1, -1}, outp[2] = {-1, -1}, pidp[2] = {-1, -1};
     int rc = -1;
-    local_buf cap = {0};
+    hoist_kit_buf cap = {0};
     if ((s->input && pipe2(inp, O_CLOEXEC) != 0) ||
         (s->out_fd < 0 && !s->detach && pipe2(outp, O_CLOEXEC) != 0) ||
         (s->detach && pipe2(pidp, O_CLOEXEC) != 0))
@@ -759,7 +688,7 @@ int local_run(local_prov *p, hoist_ctx *ctx, const local_spawn *s, char **output
                 char tmp[4096];
                 ssize_t k = read(outp[0], tmp, sizeof tmp);
                 if (k > 0) {
-                    local_buf_add(&cap, tmp, (size_t)k);
+                    hoist_kit_buf_add(&cap, tmp, (size_t)k);
                     if (cap.len > 16384) { /* keep the tail only */
                         memmove(cap.s, cap.s + cap.len - 8192, 8192);
                         cap.len = 8192;
@@ -788,8 +717,8 @@ int local_run(local_prov *p, hoist_ctx *ctx, const local_spawn *s, char **output
     }
     rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (killed)
-        local_buf_printf(&cap, "\n(stopped by hoist after %ld ms%s)\n", limit,
-                         p->host->cancelled(ctx) ? ": cancelled" : "");
+        hoist_kit_buf_printf(&cap, "\n(stopped by hoist after %ld ms%s)\n", limit,
+                             p->host->cancelled(ctx) ? ": cancelled" : "");
 cleanup:
     for (int i = 0; i < 2; i++) {
         if (inp[i] >= 0)
@@ -800,7 +729,7 @@ cleanup:
             close(pidp[i]);
     }
     if (output)
-        *output = cap.s ? cap.s : local_xstrdup("");
+        *output = cap.s ? cap.s : hoist_kit_xstrdup("");
     else
         free(cap.s);
     return rc;

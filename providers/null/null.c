@@ -28,6 +28,7 @@
  *                can prove that plan and status mutate nothing
  */
 #include <hoist/host.h>
+#include <hoist/kit.h>
 #include <hoist/provider.h>
 
 #include <errno.h>
@@ -79,11 +80,7 @@ static void null_sleep_for(null_prov *p, hoist_ctx *ctx, long left)
 
 static char *null_path(null_prov *p, const char *kind, const char *name, const char *ext)
 {
-    size_t n = strlen(p->dir) + strlen(kind) + strlen(name) + strlen(ext) + 4;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s-%s%s", p->dir, kind, name, ext);
-    return s;
+    return hoist_kit_xasprintf("%s/%s-%s%s", p->dir, kind, name, ext);
 }
 
 static hoist_status null_injected(null_prov *p, hoist_ctx *ctx, const char *kind, const char *name)
@@ -327,18 +324,18 @@ static hoist_status null_cluster_credentials(void *vp, hoist_ctx *ctx, const hoi
     const char *ep = json_string_value(json_object_get(p->kube, "endpoint"));
     const char *tok = json_string_value(json_object_get(p->kube, "token"));
     const char *ca = json_string_value(json_object_get(p->kube, "ca_pem"));
-    out->endpoint = strdup(ep ? ep : "https://127.0.0.1:1");
-    out->token = strdup(tok ? tok : "null-cluster-token");
-    out->ca_pem = ca ? strdup(ca) : NULL;
+    out->endpoint = hoist_kit_xstrdup(ep ? ep : "https://127.0.0.1:1");
+    out->token = hoist_kit_xstrdup(tok ? tok : "null-cluster-token");
+    out->ca_pem = hoist_kit_xstrdup(ca);
     if (!out->endpoint || !out->token)
         return p->host->fail(ctx, HOIST_E_INTERNAL, "out of memory");
     return HOIST_OK;
 }
 
+/* A copy of the string member @key of @obj, or NULL. */
 static char *null_dup(json_t *obj, const char *key)
 {
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? strdup(s) : NULL;
+    return hoist_kit_xstrdup(json_string_value(json_object_get(obj, key)));
 }
 
 static hoist_status null_registry_credentials(void *vp, hoist_ctx *ctx, const hoist_resource *r,
@@ -348,18 +345,15 @@ static hoist_status null_registry_credentials(void *vp, hoist_ctx *ctx, const ho
     /* Without `registry:` the credentials name nothing reachable, like the
      * cluster's: enough for the ABI's shape, not for a push. */
     if (!json_string_value(json_object_get(p->registry, "endpoint"))) {
-        out->endpoint = strdup("http://127.0.0.1:1");
-        out->username = strdup("null");
-        out->password = strdup("null-registry-password");
+        out->endpoint = hoist_kit_xstrdup("http://127.0.0.1:1");
+        out->username = hoist_kit_xstrdup("null");
+        out->password = hoist_kit_xstrdup("null-registry-password");
     } else {
         out->endpoint = null_dup(p->registry, "endpoint");
         out->username = null_dup(p->registry, "username");
         out->password = null_dup(p->registry, "password");
     }
-    size_t n = strlen(r->project) + strlen(r->name) + 2;
-    out->repository = malloc(n);
-    if (out->repository)
-        snprintf(out->repository, n, "%s/%s", r->project, r->name);
+    out->repository = hoist_kit_xasprintf("%s/%s", r->project, r->name);
     if (out->password)
         p->host->secret(ctx, out->password);
     return out->repository && out->endpoint ? HOIST_OK : HOIST_E_INTERNAL;
@@ -370,11 +364,11 @@ static hoist_status null_db_connection(void *vp, hoist_ctx *ctx, const hoist_res
 {
     (void)vp;
     (void)ctx;
-    out->host = strdup("127.0.0.1");
+    out->host = hoist_kit_xstrdup("127.0.0.1");
     out->port = 5432;
-    out->user = strdup(r->name);
-    out->password = strdup("null-password-not-secret");
-    out->database = strdup(r->name);
+    out->user = hoist_kit_xstrdup(r->name);
+    out->password = hoist_kit_xstrdup("null-password-not-secret");
+    out->database = hoist_kit_xstrdup(r->name);
     return HOIST_OK;
 }
 
@@ -427,7 +421,7 @@ static hoist_status null_init(const hoist_host *host, hoist_ctx *ctx, json_t *se
         free(p);
         return host->fail(ctx, HOIST_E_INVALID, "no cloud directory: set `dir:` in the environment");
     }
-    p->dir = strdup(dir);
+    p->dir = hoist_kit_xstrdup(dir);
     mkdir(p->dir, 0700);
     p->latency_ms = (long)json_integer_value(json_object_get(settings, "latency_ms"));
     p->polls = (long)json_integer_value(json_object_get(settings, "polls"));

@@ -6,40 +6,9 @@
  */
 #include "scw_api.h"
 
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void *scw_xmalloc(size_t n)
-{
-    void *m = malloc(n ? n : 1);
-    if (!m)
-        abort();
-    return m;
-}
-
-char *scw_xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    return memcpy(scw_xmalloc(n), s, n);
-}
-
-char *scw_xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        abort();
-    char *s = scw_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 const char *scw_str(json_t *o, const char *key)
 {
@@ -50,33 +19,26 @@ const char *scw_str(json_t *o, const char *key)
 static char *scw_details(json_t *err)
 {
     json_t *d = json_object_get(err, "details"), *v;
-    size_t i, len = 0;
-    char *out = NULL;
+    size_t i;
+    hoist_kit_buf out = {0};
     json_array_foreach(d, i, v) {
         const char *arg = scw_str(v, "argument_name"), *why = scw_str(v, "reason");
         const char *help = scw_str(v, "help_message"), *res = scw_str(v, "resource");
         char *one;
         if (res) /* quotas_exceeded: {resource, quota, current} */
-            one = scw_xasprintf("%s: %lld of %lld used", res,
-                                (long long)json_integer_value(json_object_get(v, "current")),
-                                (long long)json_integer_value(json_object_get(v, "quota")));
+            one = hoist_kit_xasprintf("%s: %lld of %lld used", res,
+                                      (long long)json_integer_value(json_object_get(v, "current")),
+                                      (long long)json_integer_value(json_object_get(v, "quota")));
         else
-            one = scw_xasprintf("%s: %s%s%s%s", arg ? arg : "?", why ? why : "invalid",
-                                help && *help ? " (" : "", help && *help ? help : "",
-                                help && *help ? ")" : "");
-        size_t ol = strlen(one);
-        out = realloc(out, len + ol + 3);
-        if (!out)
-            abort();
-        if (len) {
-            memcpy(out + len, "; ", 2);
-            len += 2;
-        }
-        memcpy(out + len, one, ol + 1);
-        len += ol;
+            one = hoist_kit_xasprintf("%s: %s%s%s%s", arg ? arg : "?", why ? why : "invalid",
+                                      help && *help ? " (" : "", help && *help ? help : "",
+                                      help && *help ? ")" : "");
+        if (out.len)
+            hoist_kit_buf_puts(&out, "; ");
+        hoist_kit_buf_puts(&out, one);
         free(one);
     }
-    return out;
+    return out.s;
 }
 
 /*
@@ -137,10 +99,10 @@ cleanup:
 hoist_status scw_call(scw_prov *p, hoist_ctx *ctx, const char *method, const char *path,
                       json_t *body, unsigned flags, json_t **out)
 {
-    char *url = scw_xasprintf("%s%s", p->api_url, path);
-    char *auth = scw_xasprintf("X-Auth-Token: %s", p->secret_key);
+    char *url = hoist_kit_xasprintf("%s%s", p->api_url, path);
+    char *auth = hoist_kit_xasprintf("X-Auth-Token: %s", p->secret_key);
     char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    char *op = scw_xasprintf("%s %s", method, path);
+    char *op = hoist_kit_xasprintf("%s %s", method, path);
     const char *headers[] = {auth, "Content-Type: application/json", "Accept: application/json",
                              NULL};
     hoist_http_request req = {.struct_size = sizeof req,
@@ -167,7 +129,7 @@ hoist_status scw_call(scw_prov *p, hoist_ctx *ctx, const char *method, const cha
         goto cleanup_resp;
     }
     if (resp.status >= 300) {
-        char *what = scw_xasprintf("%s %s", method, path);
+        char *what = hoist_kit_xasprintf("%s %s", method, path);
         st = scw_error(p, ctx, &resp, what, flags);
         free(what);
         goto cleanup_resp;
@@ -213,10 +175,10 @@ hoist_status scw_find(scw_prov *p, hoist_ctx *ctx, const char *path, const char 
     for (int page = 1;; page++) {
         json_t *ans = NULL, *items, *v;
         size_t i;
-        char *url = scw_xasprintf("%s?name=%s%s%s&page=%d&page_size=100%s", path, name,
-                                  flags & SCW_BY_PROJECT ? "&project_id=" : "",
-                                  flags & SCW_BY_PROJECT ? p->project_id : "", page,
-                                  extra_query ? extra_query : "");
+        char *url = hoist_kit_xasprintf("%s?name=%s%s%s&page=%d&page_size=100%s", path, name,
+                                        flags & SCW_BY_PROJECT ? "&project_id=" : "",
+                                        flags & SCW_BY_PROJECT ? p->project_id : "", page,
+                                        extra_query ? extra_query : "");
         st = scw_call(p, ctx, "GET", url, NULL, 0, &ans);
         if (st == HOIST_E_NOTFOUND)
             st = p->host->fail(ctx, HOIST_E_INTERNAL, "GET %s: 404 on a list", url);
@@ -250,7 +212,7 @@ hoist_status scw_get_recorded(scw_prov *p, hoist_ctx *ctx, json_t *recorded, con
         return HOIST_OK; /* see scw_delete */
     if (!id || !*id)
         return HOIST_OK;
-    char *path = scw_xasprintf("%s/%s", path_prefix, id);
+    char *path = hoist_kit_xasprintf("%s/%s", path_prefix, id);
     hoist_status st = scw_call(p, ctx, "GET", path, NULL, 0, out);
     free(path);
     return st == HOIST_E_NOTFOUND ? HOIST_OK : st;
@@ -262,31 +224,9 @@ json_t *scw_tags(const hoist_resource *r, const char *kind)
                      "hoist:resource=", kind, "/", r->name);
 }
 
-void scw_hash8(const char *s, char hex[9])
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    snprintf(hex, 9, "%08x", h);
-}
-
 char *scw_name(const hoist_resource *r, const char *suffix, size_t max)
 {
-    char *raw = scw_xasprintf("hoist-%s-%s%s%s", r->project, r->env, suffix ? "-" : "",
-                              suffix ? suffix : "");
-    for (char *c = raw; *c; c++) {
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c - 'A' + 'a');
-        else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
-            *c = '-';
-    }
-    if (strlen(raw) > max && max > 9) {
-        char hex[9];
-        scw_hash8(raw, hex);
-        raw[max - 9] = '-';
-        memcpy(raw + max - 8, hex, 9);
-    }
-    return raw;
+    return hoist_kit_name(max, 0, "hoist", r->project, r->env, suffix, (char *)NULL);
 }
 
 const char *scw_region(scw_prov *p, const hoist_resource *r)

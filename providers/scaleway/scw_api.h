@@ -11,6 +11,7 @@
 #define SCW_API_H
 
 #include <hoist/host.h>
+#include <hoist/kit.h>
 #include <hoist/provider.h>
 
 #include <jansson.h>
@@ -27,11 +28,6 @@ typedef struct scw_prov {
     unsigned http_flags; /* HOIST_HTTP_ALLOW_PLAIN_LOOPBACK for an explicit override */
     unsigned poll_ms;    /* PENDING hint */
 } scw_prov;
-
-/* Allocation that aborts on exhaustion (drivers do not link libhoist). */
-void *scw_xmalloc(size_t n);
-char *scw_xstrdup(const char *s);
-char *scw_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A JSON member as a string, or NULL (borrowed). */
 const char *scw_str(json_t *o, const char *key);
@@ -98,15 +94,22 @@ hoist_status scw_delete(scw_prov *p, hoist_ctx *ctx, const char *path, json_t *o
 json_t *scw_tags(const hoist_resource *r, const char *kind);
 
 /*
+ * Name limits as this driver has always used them (Scaleway's OpenAPI
+ * documents give none): registry namespaces 4..54 characters, VPCs and
+ * private networks 63, Kapsule clusters 100, RDB instances 255.
+ */
+#define SCW_NAME_MAX_NETWORK 63
+#define SCW_NAME_MAX_CLUSTER 100
+#define SCW_NAME_MAX_DATABASE 255
+#define SCW_NAME_MAX_NAMESPACE 54
+
+/*
  * scw_name - a deterministic object name "hoist-<project>-<env>[-<suffix>]"
- * in Scaleway's alphabet (lower-case letters, digits, '-'), at most @max
- * characters; too long names keep a prefix and end with an 8-hex hash of the
- * whole so distinct inputs stay distinct.  Malloc'd.
+ * by hoist_kit_name: Scaleway's alphabet (lower-case letters, digits, '-'),
+ * at most @max characters; too long names keep a prefix and end with an
+ * 8-hex hash of the whole so distinct inputs stay distinct.  Malloc'd.
  */
 char *scw_name(const hoist_resource *r, const char *suffix, size_t max);
-
-/* FNV-1a of @s as 8 hex digits into @hex[9]. */
-void scw_hash8(const char *s, char hex[9]);
 
 /* The region of @r: spec "region", else the driver's. Borrowed. */
 const char *scw_region(scw_prov *p, const hoist_resource *r);

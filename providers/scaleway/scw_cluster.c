@@ -39,7 +39,7 @@ static void scw_pool_wanted(const hoist_resource *r, scw_pool_want *w)
 
 static char *scw_k8s_base(scw_prov *p, const hoist_resource *r)
 {
-    return scw_xasprintf("/k8s/v1/regions/%s", scw_region(p, r));
+    return hoist_kit_xasprintf("/k8s/v1/regions/%s", scw_region(p, r));
 }
 
 /* Compare dotted versions numerically ("1.31.10" > "1.31.9"). */
@@ -66,7 +66,7 @@ static hoist_status scw_k8s_version(scw_prov *p, hoist_ctx *ctx, const hoist_res
                                     char **out)
 {
     const char *want = scw_str(r->spec, "version");
-    char *base = scw_k8s_base(p, r), *path = scw_xasprintf("%s/versions", base);
+    char *base = scw_k8s_base(p, r), *path = hoist_kit_xasprintf("%s/versions", base);
     json_t *ans = NULL, *v;
     const char *best = NULL;
     size_t i, wl = want ? strlen(want) : 0;
@@ -94,7 +94,7 @@ static hoist_status scw_k8s_version(scw_prov *p, hoist_ctx *ctx, const hoist_res
                            want ? want : "(any)", scw_region(p, r), list);
         goto cleanup;
     }
-    *out = scw_xstrdup(best);
+    *out = hoist_kit_xstrdup(best);
 cleanup:
     json_decref(ans);
     free(base);
@@ -113,8 +113,8 @@ static json_t *scw_pool_body(const hoist_resource *r, const scw_pool_want *w)
 static hoist_status scw_cluster_locate(scw_prov *p, hoist_ctx *ctx, const hoist_resource *r,
                                        json_t **cl)
 {
-    char *base = scw_k8s_base(p, r), *clusters = scw_xasprintf("%s/clusters", base);
-    char *name = scw_name(r, NULL, 100);
+    char *base = scw_k8s_base(p, r), *clusters = hoist_kit_xasprintf("%s/clusters", base);
+    char *name = scw_name(r, NULL, SCW_NAME_MAX_CLUSTER);
     json_t *tags = scw_tags(r, "cluster");
     hoist_status st =
         scw_locate(p, ctx, r->recorded, "id", clusters, "clusters", name, tags, NULL, cl);
@@ -129,7 +129,7 @@ static hoist_status scw_pool_locate(scw_prov *p, hoist_ctx *ctx, const hoist_res
                                     json_t *cl, json_t **pool)
 {
     char *base = scw_k8s_base(p, r);
-    char *pools = scw_xasprintf("%s/clusters/%s/pools", base, scw_str(cl, "id"));
+    char *pools = hoist_kit_xasprintf("%s/clusters/%s/pools", base, scw_str(cl, "id"));
     hoist_status st = scw_find(p, ctx, pools, "pools", SCW_POOL_NAME, NULL, NULL, 0, pool);
     free(base);
     free(pools);
@@ -164,8 +164,9 @@ static hoist_status scw_cluster_create(scw_prov *p, hoist_ctx *ctx, const hoist_
                                        const char *pn_id, json_t **cl)
 {
     scw_pool_want w;
-    char *version = NULL, *base = scw_k8s_base(p, r), *path = scw_xasprintf("%s/clusters", base);
-    char *name = scw_name(r, NULL, 100);
+    char *version = NULL, *base = scw_k8s_base(p, r);
+    char *path = hoist_kit_xasprintf("%s/clusters", base);
+    char *name = scw_name(r, NULL, SCW_NAME_MAX_CLUSTER);
     json_t *body = NULL;
     hoist_status st = scw_k8s_version(p, ctx, r, &version);
     if (st != HOIST_OK)
@@ -235,7 +236,7 @@ static hoist_status scw_cluster_ensure(void *prov, hoist_ctx *ctx, const hoist_r
     if ((st = scw_pool_locate(p, ctx, r, cl, &pool)) != HOIST_OK)
         goto cleanup;
     if (!pool) {
-        path = scw_xasprintf("%s/clusters/%s/pools", base, scw_str(cl, "id"));
+        path = hoist_kit_xasprintf("%s/clusters/%s/pools", base, scw_str(cl, "id"));
         body = scw_pool_body(r, &w);
         if ((st = scw_call(p, ctx, "POST", path, body, 0, &ans)) != HOIST_OK)
             goto cleanup;
@@ -245,7 +246,7 @@ static hoist_status scw_cluster_ensure(void *prov, hoist_ctx *ctx, const hoist_r
     json_decref(out->outputs);
     scw_cluster_outputs(p, r, cl, pool, out);
     if (scw_pool_drift(pool, &w)) {
-        path = scw_xasprintf("%s/pools/%s", base, scw_str(pool, "id"));
+        path = hoist_kit_xasprintf("%s/pools/%s", base, scw_str(pool, "id"));
         body = json_pack("{s:b,s:I,s:I,s:b}", "autoscaling", w.autoscaling, "min_size",
                          (json_int_t)w.min, "max_size", (json_int_t)w.max, "autohealing", 1);
         if (!w.autoscaling)
@@ -322,7 +323,8 @@ static hoist_status scw_cluster_destroy(void *prov, hoist_ctx *ctx, const hoist_
         goto cleanup;
     /* with_additional_resources: the volumes and load balancers Kubernetes
        made for this cluster go with it, so nothing billable is left behind */
-    path = scw_xasprintf("%s/clusters/%s?with_additional_resources=true", base, scw_str(cl, "id"));
+    path = hoist_kit_xasprintf("%s/clusters/%s?with_additional_resources=true", base,
+                               scw_str(cl, "id"));
     st = scw_delete(p, ctx, path, cl, out, "deleting the cluster");
 cleanup:
     json_decref(cl);
@@ -349,7 +351,7 @@ static char *scw_yaml_value(const char *line, const char *key)
         v++;
         n -= 2;
     }
-    char *s = scw_xmalloc(n + 1);
+    char *s = hoist_kit_xmalloc(n + 1);
     memcpy(s, v, n);
     s[n] = '\0';
     return s;
@@ -406,7 +408,7 @@ static hoist_status scw_cluster_credentials(void *prov, hoist_ctx *ctx, const ho
                            r->env);
         goto cleanup;
     }
-    path = scw_xasprintf("%s/clusters/%s/kubeconfig", base, scw_str(cl, "id"));
+    path = hoist_kit_xasprintf("%s/clusters/%s/kubeconfig", base, scw_str(cl, "id"));
     st = scw_call(p, ctx, "GET", path, NULL, 0, &ans);
     if (st == HOIST_E_NOTFOUND)
         st = p->host->fail(ctx, HOIST_E_NOTFOUND, "cluster %s has no kubeconfig (yet)",

@@ -54,35 +54,35 @@ static hoist_status scw_db_wanted(scw_prov *p, hoist_ctx *ctx, const hoist_resou
                              "mode: container for it",
                              engine ? engine : "(no engine)");
     int pg = !strcmp(engine, "postgresql");
-    w->engine = scw_xasprintf("%s-%s", pg ? "PostgreSQL" : "MySQL",
-                              version ? version : pg ? "15" : "8");
+    w->engine = hoist_kit_xasprintf("%s-%s", pg ? "PostgreSQL" : "MySQL",
+                                    version ? version : pg ? "15" : "8");
     w->node_type = NULL;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         if (!strcmp(size ? size : "small", sizes[i][0]))
-            w->node_type = scw_xstrdup(sizes[i][1]);
+            w->node_type = hoist_kit_xstrdup(sizes[i][1]);
     if (!w->node_type) { /* a literal node type, written as Scaleway does */
-        w->node_type = scw_xstrdup(size);
+        w->node_type = hoist_kit_xstrdup(size);
         for (char *c = w->node_type; *c; c++)
             *c = (char)toupper((unsigned char)*c);
     }
-    w->dbname = scw_xstrdup(r->name);
+    w->dbname = hoist_kit_xstrdup(r->name);
     for (char *c = w->dbname; *c; c++)
         if (!isalnum((unsigned char)*c))
             *c = '_';
-    w->user = scw_xasprintf("%s_app", w->dbname);
+    w->user = hoist_kit_xasprintf("%s_app", w->dbname);
     w->storage_gb = json_is_integer(storage) ? json_integer_value(storage) : 0;
     return HOIST_OK;
 }
 
 static char *scw_rdb_base(scw_prov *p, const hoist_resource *r)
 {
-    return scw_xasprintf("/rdb/v1/regions/%s/instances", scw_region(p, r));
+    return hoist_kit_xasprintf("/rdb/v1/regions/%s/instances", scw_region(p, r));
 }
 
 static hoist_status scw_db_locate(scw_prov *p, hoist_ctx *ctx, const hoist_resource *r,
                                   json_t **inst)
 {
-    char *base = scw_rdb_base(p, r), *name = scw_name(r, r->name, 255);
+    char *base = scw_rdb_base(p, r), *name = scw_name(r, r->name, SCW_NAME_MAX_DATABASE);
     json_t *tags = scw_tags(r, "database");
     hoist_status st = scw_locate(p, ctx, r->recorded, "id", base, "instances", name, tags, NULL,
                                  inst);
@@ -129,7 +129,7 @@ static hoist_status scw_db_password(scw_prov *p, hoist_ctx *ctx, json_t *secrets
     hoist_status st = p->host->random_secret(ctx, buf, sizeof buf);
     if (st != HOIST_OK)
         return st;
-    char *pw = scw_xasprintf("%s-Az9", buf); /* RDB wants upper, lower, digit and a symbol */
+    char *pw = hoist_kit_xasprintf("%s-Az9", buf); /* RDB wants upper, lower, digit and a symbol */
     p->host->secret(ctx, pw);
     json_object_set_new(secrets, key, json_string(pw));
     free(pw);
@@ -140,7 +140,7 @@ static hoist_status scw_db_create(scw_prov *p, hoist_ctx *ctx, const hoist_resou
                                   const scw_db_want *w, const char *pn_id, json_t *secrets,
                                   json_t **inst)
 {
-    char *base = scw_rdb_base(p, r), *name = scw_name(r, r->name, 255);
+    char *base = scw_rdb_base(p, r), *name = scw_name(r, r->name, SCW_NAME_MAX_DATABASE);
     json_t *body = json_pack(
         "{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:o,s:[{s:{s:s,s:{}}}]}", "project_id", p->project_id,
         "name", name, "engine", w->engine, "user_name", SCW_ADMIN_USER, "password",
@@ -181,8 +181,9 @@ static hoist_status scw_db_status(scw_prov *p, hoist_ctx *ctx, json_t *inst, hoi
 static hoist_status scw_db_members(scw_prov *p, hoist_ctx *ctx, const char *ipath,
                                    const scw_db_want *w, json_t *secrets)
 {
-    char *dbs = scw_xasprintf("%s/databases", ipath), *users = scw_xasprintf("%s/users", ipath);
-    char *privs = scw_xasprintf("%s/privileges", ipath), *q = NULL;
+    char *dbs = hoist_kit_xasprintf("%s/databases", ipath);
+    char *users = hoist_kit_xasprintf("%s/users", ipath);
+    char *privs = hoist_kit_xasprintf("%s/privileges", ipath), *q = NULL;
     json_t *found = NULL, *body = NULL, *ans = NULL, *v;
     size_t i;
     int granted = 0;
@@ -215,7 +216,7 @@ static hoist_status scw_db_members(scw_prov *p, hoist_ctx *ctx, const char *ipat
         if (st != HOIST_OK)
             goto cleanup;
     }
-    q = scw_xasprintf("%s?database_name=%s&user_name=%s", privs, w->dbname, w->user);
+    q = hoist_kit_xasprintf("%s?database_name=%s&user_name=%s", privs, w->dbname, w->user);
     if ((st = scw_call(p, ctx, "GET", q, NULL, 0, &ans)) != HOIST_OK)
         goto cleanup;
     json_array_foreach(json_object_get(ans, "privileges"), i, v) granted |=
@@ -243,7 +244,7 @@ cleanup:
 /* The ACL is exactly {@subnet}; set it when it is anything else. */
 static hoist_status scw_db_acl(scw_prov *p, hoist_ctx *ctx, const char *ipath, const char *subnet)
 {
-    char *path = scw_xasprintf("%s/acls", ipath);
+    char *path = hoist_kit_xasprintf("%s/acls", ipath);
     json_t *ans = NULL, *rules, *body = NULL;
     hoist_status st = scw_call(p, ctx, "GET", path, NULL, 0, &ans);
     if (st != HOIST_OK)
@@ -317,7 +318,7 @@ static hoist_status scw_db_ensure(void *prov, hoist_ctx *ctx, const hoist_resour
                      "instance runs %s, hoist.yml asks %s: upgrade it in the console "
                      "(hoist does not resize databases)",
                      scw_str(inst, "node_type"), w.node_type);
-    ipath = scw_xasprintf("%s/%s", base, scw_str(inst, "id"));
+    ipath = hoist_kit_xasprintf("%s/%s", base, scw_str(inst, "id"));
     if ((st = scw_db_members(p, ctx, ipath, &w, secrets)) != HOIST_OK)
         goto cleanup;
     st = scw_db_acl(p, ctx, ipath, subnet);
@@ -363,7 +364,7 @@ static hoist_status scw_db_destroy(void *prov, hoist_ctx *ctx, const hoist_resou
     char *base = scw_rdb_base(p, r), *path = NULL;
     hoist_status st = scw_db_locate(p, ctx, r, &inst);
     if (st == HOIST_OK && inst) {
-        path = scw_xasprintf("%s/%s", base, scw_str(inst, "id"));
+        path = hoist_kit_xasprintf("%s/%s", base, scw_str(inst, "id"));
         st = scw_delete(p, ctx, path, inst, out, "deleting the database instance");
     }
     json_decref(inst);
@@ -383,11 +384,11 @@ static hoist_status scw_db_connection(void *prov, hoist_ctx *ctx, const hoist_re
         return p->host->fail(ctx, HOIST_E_NOTFOUND,
                              "database %s has no recorded connection yet: deploy it first",
                              r->name);
-    out->host = scw_xstrdup(host);
+    out->host = hoist_kit_xstrdup(host);
     out->port = (int)json_integer_value(json_object_get(rec, "port"));
-    out->user = scw_xstrdup(scw_str(rec, "user"));
-    out->password = scw_xstrdup(pw);
-    out->database = scw_xstrdup(scw_str(rec, "database"));
+    out->user = hoist_kit_xstrdup(scw_str(rec, "user"));
+    out->password = hoist_kit_xstrdup(pw);
+    out->database = hoist_kit_xstrdup(scw_str(rec, "database"));
     out->tls = json_is_true(json_object_get(rec, "tls"));
     return HOIST_OK;
 }

@@ -15,9 +15,9 @@ static hoist_status scw_net_locate(scw_prov *p, hoist_ctx *ctx, const hoist_reso
                                    json_t **vpc, json_t **pn)
 {
     const char *region = scw_region(p, r);
-    char *name = scw_name(r, NULL, 63);
-    char *vpcs = scw_xasprintf("/vpc/v2/regions/%s/vpcs", region);
-    char *pns = scw_xasprintf("/vpc/v2/regions/%s/private-networks", region);
+    char *name = scw_name(r, NULL, SCW_NAME_MAX_NETWORK);
+    char *vpcs = hoist_kit_xasprintf("/vpc/v2/regions/%s/vpcs", region);
+    char *pns = hoist_kit_xasprintf("/vpc/v2/regions/%s/private-networks", region);
     char *extra = NULL;
     json_t *tags = scw_tags(r, "network");
     hoist_status st;
@@ -25,7 +25,7 @@ static hoist_status scw_net_locate(scw_prov *p, hoist_ctx *ctx, const hoist_reso
     st = scw_locate(p, ctx, r->recorded, "vpc_id", vpcs, "vpcs", name, tags, NULL, vpc);
     if (st != HOIST_OK || !*vpc)
         goto cleanup;
-    extra = scw_xasprintf("&vpc_id=%s", scw_str(*vpc, "id"));
+    extra = hoist_kit_xasprintf("&vpc_id=%s", scw_str(*vpc, "id"));
     st = scw_locate(p, ctx, r->recorded, "private_network_id", pns, "private_networks", name, tags,
                     extra, pn);
 cleanup:
@@ -55,7 +55,7 @@ static hoist_status scw_net_ensure(void *prov, hoist_ctx *ctx, const hoist_resou
 {
     scw_prov *p = prov;
     json_t *vpc = NULL, *pn = NULL, *body = NULL;
-    char *name = scw_name(r, NULL, 63), *path = NULL;
+    char *name = scw_name(r, NULL, SCW_NAME_MAX_NETWORK), *path = NULL;
     const char *region = scw_region(p, r), *subnet = scw_str(r->spec, "subnet");
     hoist_status st = scw_net_locate(p, ctx, r, &vpc, &pn);
     if (st != HOIST_OK)
@@ -63,7 +63,7 @@ static hoist_status scw_net_ensure(void *prov, hoist_ctx *ctx, const hoist_resou
     if (!vpc) {
         body = json_pack("{s:s,s:s,s:o}", "name", name, "project_id", p->project_id, "tags",
                          scw_tags(r, "network"));
-        path = scw_xasprintf("/vpc/v2/regions/%s/vpcs", region);
+        path = hoist_kit_xasprintf("/vpc/v2/regions/%s/vpcs", region);
         st = scw_call(p, ctx, "POST", path, body, 0, &vpc);
         if (st != HOIST_OK)
             goto cleanup;
@@ -78,7 +78,7 @@ static hoist_status scw_net_ensure(void *prov, hoist_ctx *ctx, const hoist_resou
                          scw_tags(r, "network"), "vpc_id", scw_str(vpc, "id"));
         if (subnet)
             json_object_set_new(body, "subnets", json_pack("[s]", subnet));
-        path = scw_xasprintf("/vpc/v2/regions/%s/private-networks", region);
+        path = hoist_kit_xasprintf("/vpc/v2/regions/%s/private-networks", region);
         st = scw_call(p, ctx, "POST", path, body, 0, &pn);
         if (st != HOIST_OK)
             goto cleanup;
@@ -123,7 +123,8 @@ static hoist_status scw_net_destroy(void *prov, hoist_ctx *ctx, const hoist_reso
     if (st != HOIST_OK)
         goto cleanup;
     if (pn) {
-        path = scw_xasprintf("/vpc/v2/regions/%s/private-networks/%s", region, scw_str(pn, "id"));
+        path = hoist_kit_xasprintf("/vpc/v2/regions/%s/private-networks/%s", region,
+                                   scw_str(pn, "id"));
         /* attached resources (a cluster, a database) may still be leaving */
         st = scw_delete(p, ctx, path, pn, out, "releasing the private network");
         if (st != HOIST_OK)
@@ -132,7 +133,7 @@ static hoist_status scw_net_destroy(void *prov, hoist_ctx *ctx, const hoist_reso
         path = NULL;
     }
     if (vpc) {
-        path = scw_xasprintf("/vpc/v2/regions/%s/vpcs/%s", region, scw_str(vpc, "id"));
+        path = hoist_kit_xasprintf("/vpc/v2/regions/%s/vpcs/%s", region, scw_str(vpc, "id"));
         st = scw_delete(p, ctx, path, vpc, out, "deleting the VPC");
     }
 cleanup:

@@ -55,14 +55,14 @@ static hoist_status scw_init(const hoist_host *host, hoist_ctx *ctx, json_t *set
     if (!p)
         abort();
     p->host = host;
-    p->api_url = scw_xstrdup(scw_str(creds, "api_url"));
+    p->api_url = hoist_kit_xstrdup(scw_str(creds, "api_url"));
     size_t n = strlen(p->api_url);
     while (n && p->api_url[n - 1] == '/')
         p->api_url[--n] = '\0';
-    p->secret_key = scw_xstrdup(scw_str(creds, "secret_key"));
-    p->project_id = scw_xstrdup(scw_str(creds, "project_id"));
-    p->region = scw_xstrdup(scw_str(creds, "region"));
-    p->zone = scw_xstrdup(scw_str(creds, "zone"));
+    p->secret_key = hoist_kit_xstrdup(scw_str(creds, "secret_key"));
+    p->project_id = hoist_kit_xstrdup(scw_str(creds, "project_id"));
+    p->region = hoist_kit_xstrdup(scw_str(creds, "region"));
+    p->zone = hoist_kit_xstrdup(scw_str(creds, "zone"));
     /* Plain http only for an endpoint the user set explicitly (the core still
        refuses it unless the host is a loopback address). */
     if (strcmp(p->api_url, SCW_DEFAULT_API) != 0)

@@ -21,9 +21,9 @@
 static char *scw_ns_name(scw_prov *p, const hoist_resource *r)
 {
     char hex[9], *suffix, *name;
-    scw_hash8(p->project_id, hex);
-    suffix = scw_xasprintf("%s-%s", r->name, hex);
-    name = scw_name(r, suffix, 54);
+    hoist_kit_hash8(p->project_id, hex);
+    suffix = hoist_kit_xasprintf("%s-%s", r->name, hex);
+    name = scw_name(r, suffix, SCW_NAME_MAX_NAMESPACE);
     free(suffix);
     return name;
 }
@@ -32,7 +32,7 @@ static hoist_status scw_ns_locate(scw_prov *p, hoist_ctx *ctx, const hoist_resou
                                   char **base, json_t **ns)
 {
     char *name = scw_ns_name(p, r);
-    *base = scw_xasprintf("/registry/v1/regions/%s/namespaces", scw_region(p, r));
+    *base = hoist_kit_xasprintf("/registry/v1/regions/%s/namespaces", scw_region(p, r));
     hoist_status st =
         scw_locate(p, ctx, r->recorded, "id", *base, "namespaces", name, NULL, NULL, ns);
     free(name);
@@ -120,7 +120,7 @@ static hoist_status scw_ns_destroy(void *prov, hoist_ctx *ctx, const hoist_resou
     char *base = NULL, *path = NULL;
     hoist_status st = scw_ns_locate(p, ctx, r, &base, &ns);
     if (st == HOIST_OK && ns) {
-        path = scw_xasprintf("%s/%s", base, scw_str(ns, "id"));
+        path = hoist_kit_xasprintf("%s/%s", base, scw_str(ns, "id"));
         st = scw_delete(p, ctx, path, ns, out, "deleting the registry namespace");
     }
     json_decref(ns);
@@ -145,11 +145,11 @@ static hoist_status scw_ns_credentials(void *prov, hoist_ctx *ctx, const hoist_r
            reads it as docker does, https, plain http only for loopback. */
         const char *slash = strchr(ep, '/');
         size_t hl = slash ? (size_t)(slash - ep) : strlen(ep);
-        out->endpoint = scw_xasprintf("%.*s", (int)hl, ep);
-        out->repository = scw_xasprintf("%s/%s", slash ? slash + 1 : scw_str(ns, "name"),
-                                        r->name);
-        out->username = scw_xstrdup("nologin");
-        out->password = scw_xstrdup(p->secret_key);
+        out->endpoint = hoist_kit_xasprintf("%.*s", (int)hl, ep);
+        out->repository = hoist_kit_xasprintf("%s/%s", slash ? slash + 1 : scw_str(ns, "name"),
+                                              r->name);
+        out->username = hoist_kit_xstrdup("nologin");
+        out->password = hoist_kit_xstrdup(p->secret_key);
         out->expires_at = 0;
     }
     json_decref(ns);

@@ -89,6 +89,11 @@ static void eks_create_cluster(sim_req *rq, sim_resp *rs)
     sim_res *r;
     if (!role)
         return;
+    if (strlen(name) > 63) { /* EKS refuses longer node group names */
+        aws_fail(rq, rs, 400, "InvalidParameterException",
+                 "nodegroupName can't be longer than 63 characters");
+        return;
+    }
     if ((r = eks_token(rq, &eks_cluster, NULL))) {
         json_reply(rq, rs, json_pack("{s:O}", "cluster", sim_res_render(r)));
         return;

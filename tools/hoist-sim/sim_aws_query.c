@@ -73,6 +73,12 @@ static void iam_create_role(sim_req *rq, sim_resp *rs)
     char ts[32];
     if (!doc)
         return;
+    if (strlen(name) > 64) { /* IAM's RoleName limit */
+        aws_fail(rq, rs, 400, "ValidationError",
+                 "1 validation error detected: Value '%s' at 'roleName' failed to satisfy "
+                 "constraint: Member must have length less than or equal to 64", name);
+        return;
+    }
     if (sim_res_get(&iam_role, name)) {
         aws_fail(rq, rs, 409, "EntityAlreadyExists", "Role with name %s already exists.", name);
         return;
@@ -351,6 +357,21 @@ static void rds_create_inst(sim_req *rq, sim_resp *rs)
     for (const char *const *n = need; *n; n++)
         if (!aws_need(rq, rs, *n))
             return;
+    /* RDS identifiers: 1-63 letters, digits or hyphens, a letter first, no
+       trailing hyphen and no two in a row. */
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    size_t idlen = strlen(id);
+    int id_ok = idlen >= 1 && idlen <= 63 && strchr(letters, id[0]) && id[idlen - 1] != '-' &&
+                !strstr(id, "--");
+    for (size_t i = 0; id_ok && i < idlen; i++)
+        id_ok = strchr(letters, id[i]) || (id[i] >= '0' && id[i] <= '9') || id[i] == '-';
+    if (!id_ok) {
+        aws_fail(rq, rs, 400, "InvalidParameterValue",
+                 "The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must "
+                 "begin with a letter; must contain only ASCII letters, digits, and hyphens; and "
+                 "must not end with a hyphen or contain two consecutive hyphens.");
+        return;
+    }
     if (sim_res_get(&rds_inst, id)) {
         aws_fail(rq, rs, 400, "DBInstanceAlreadyExists", "DB instance already exists");
         return;
