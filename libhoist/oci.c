@@ -422,7 +422,16 @@ static hoist_status add_entry(hoist_ctx *ctx, struct archive *a, const char *roo
         if (st != HOIST_OK)
             goto cleanup;
     }
-    if (archive_write_header(a, ae) != ARCHIVE_OK) {
+    /* ARCHIVE_WARN is not a failure: a name that is not valid in the
+       locale's charset (hoist never sets one, so anything past ASCII, like
+       "café.txt" or a stray 0xff byte) cannot be translated to UTF-8, and
+       libarchive then writes its bytes as they are under a pax
+       "hdrcharset=BINARY" record - exactly what a Linux container wants. */
+    int ar = archive_write_header(a, ae);
+    if (ar == ARCHIVE_WARN) {
+        hoist_log(HOIST_LOG_DEBUG_, "image", "tar entry %s: %s (written with its bytes as they are)",
+                  name, archive_error_string(a));
+    } else if (ar != ARCHIVE_OK) {
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "tar entry %s: %s", name,
                             archive_error_string(a));
         goto cleanup;

@@ -250,6 +250,60 @@ START_TEST(layer_reproducible)
 }
 END_TEST
 
+/* Names past ASCII - UTF-8 or not - go into the layer byte for byte (they
+   once failed the build: "Can't translate pathname ... to UTF-8"). */
+START_TEST(layer_non_ascii_names)
+{
+    char *root = tu_tmpdir();
+    char *app = hoist_xasprintf("%s/app", root);
+    ck_assert_int_eq(hoist_mkdirs(app, 0755), 0);
+    free(tu_write(app, "caf\xc3\xa9.txt", "utf-8 name\n"));
+    free(tu_write(app, "bad\xff.txt", "latin-1 byte\n"));
+    free(tu_write(app, "plain.txt", "ascii\n"));
+    hoist_ignore ig = {0};
+    hoist_ctx ctx;
+    hoist_ctx_init(&ctx, NULL, NULL);
+    char d[72], i[72];
+    long long sz;
+    char *l = hoist_xasprintf("%s/l.tgz", root);
+    ck_assert_int_eq(hoist_layer_write(&ctx, app, "app", &ig, 0, l, i, d, &sz), HOIST_OK);
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_gzip(a);
+    archive_read_support_format_tar(a);
+    ck_assert_int_eq(archive_read_open_filename(a, l, 10240), ARCHIVE_OK);
+    struct archive_entry *e;
+    hoist_buf names = {0};
+    char data[64];
+    int r;
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        hoist_buf_printf(&names, "%s", archive_entry_pathname(e));
+        la_ssize_t n = archive_read_data(a, data, sizeof data - 1);
+        if (n > 0) {
+            data[n] = '\0';
+            hoist_buf_printf(&names, "=%s", data);
+        }
+        hoist_buf_puts(&names, ",");
+    }
+    archive_read_free(a);
+    ck_assert_str_eq(names.s, "app/,app/bad\xff.txt=latin-1 byte\n,"
+                              "app/caf\xc3\xa9.txt=utf-8 name\n,app/plain.txt=ascii\n,");
+    /* GNU tar reads the same names back, bytes as they were */
+    char *cmd = hoist_xasprintf("cd '%s' && mkdir x && tar -xzf '%s' -C x 2>/dev/null && "
+                                "cat x/app/caf\xc3\xa9.txt x/app/bad\xff.txt", root, l);
+    char *out = NULL;
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_str_eq(out, "utf-8 name\nlatin-1 byte\n");
+    free(out);
+    free(cmd);
+    hoist_buf_free(&names);
+    hoist_ctx_cleanup(&ctx);
+    free(l);
+    free(app);
+    tu_rmrf(root);
+    free(root);
+}
+END_TEST
+
 START_TEST(docker_config)
 {
     char *root = tu_tmpdir();
@@ -612,6 +666,7 @@ int main(void)
     tcase_add_test(tc, www_authenticate);
     tcase_add_test(tc, ignore_patterns);
     tcase_add_test(tc, layer_reproducible);
+    tcase_add_test(tc, layer_non_ascii_names);
     tcase_add_test(tc, docker_config);
     tcase_add_test(tc, native_build_scratch);
     tcase_add_test(tc, native_build_step);
