@@ -210,15 +210,45 @@ START_TEST(network_is_stable)
 }
 END_TEST
 
+/* "path mode\n" for @dir and each directory above it (new string). */
+static char *ancestor_modes(const char *dir)
+{
+    char *s = strdup(dir), *out = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&out, &n);
+    for (;;) {
+        struct stat st;
+        if (stat(s, &st) == 0)
+            fprintf(m, "%s %o\n", s, (unsigned)(st.st_mode & 07777));
+        char *slash = strrchr(s, '/');
+        if (!slash || slash == s)
+            break;
+        *slash = '\0';
+    }
+    fclose(m);
+    free(s);
+    return out;
+}
+
 START_TEST(postgresql_lifecycle)
 {
     SKIP_UNLESS(have_pg(), "PostgreSQL not installed (apt-get install -y postgresql)");
     const hoist_database_ops *db = g_drv->ops->database;
     json_t *spec = json_pack("{s:s,s:s}", "engine", "postgresql", "version", "15");
     json_t *o = NULL, *sec = NULL, *o2 = NULL;
+    /* As root the server runs as `postgres`; the project's directories (g_tmp
+       is 0700) keep their modes: hoist once made each of them o+x. */
+    char *modes = ancestor_modes(g_tmp);
     ck_assert_int_eq(call(db->ensure, "main", spec, &o, &sec), HOIST_OK);
     long pid = out_int(o, "pid"), port = out_int(o, "port");
     ck_assert(alive(pid));
+    char *modes2 = ancestor_modes(g_tmp);
+    ck_assert_str_eq(modes2, modes);
+    free(modes2);
+    const char *data_dir = json_string_value(json_object_get(o, "data_dir"));
+    if (geteuid() == 0)
+        ck_assert_msg(strncmp(data_dir, g_tmp, strlen(g_tmp)) != 0,
+                      "as root the data is outside the project: %s", data_dir);
     ck_assert_int_gt(port, 0);
     const char *pw = json_string_value(json_object_get(sec, "password"));
     ck_assert_ptr_nonnull(pw);
@@ -292,6 +322,18 @@ START_TEST(postgresql_lifecycle)
     ck_assert_int_eq(call(db->destroy, "main", spec, NULL, NULL), HOIST_OK);
     struct stat st;
     ck_assert_int_ne(stat(dir, &st), 0);
+    modes2 = ancestor_modes(g_tmp);
+    ck_assert_str_eq(modes2, modes);
+    free(modes2);
+    free(modes);
+    if (geteuid() == 0) {
+        /* the environment's directory under the server root is gone too */
+        char *env_root = strdup(dir);
+        for (int k = 0; k < 3; k++)
+            *strrchr(env_root, '/') = '\0'; /* drop /db/main/data */
+        ck_assert_msg(stat(env_root, &st) != 0, "%s is left after destroy", env_root);
+        free(env_root);
+    }
     ck_assert(port_free((int)port));
     ck_assert_int_eq(call(db->observe, "main", spec, NULL, NULL), HOIST_E_NOTFOUND);
     ck_assert_int_eq(call(db->destroy, "main", spec, NULL, NULL), HOIST_OK);
@@ -309,14 +351,19 @@ END_TEST
 START_TEST(postgresql_half_initialised_is_redone)
 {
     SKIP_UNLESS(have_pg(), "PostgreSQL not installed (apt-get install -y postgresql)");
-    /* A crash in the middle of initdb leaves a data dir without the marker. */
-    char path[1024];
-    snprintf(path, sizeof path, "%s/db/half/data", g_state);
-    char cmd[2600];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && echo junk > '%s/PG_VERSION.partial'", path, path);
-    ck_assert_int_eq(system(cmd), 0);
+    /* A crash in the middle of initdb leaves a data dir without the marker.
+       The data directory is wherever the driver keeps it (as root, outside
+       the project): learn it from a first ensure, then stop and break it. */
     const hoist_database_ops *db = g_drv->ops->database;
     json_t *spec = json_pack("{s:s}", "engine", "postgresql"), *o = NULL;
+    ck_assert_int_eq(call(db->ensure, "half", spec, &o, NULL), HOIST_OK);
+    ck_assert_int_eq(call(db->pause, "half", spec, NULL, NULL), HOIST_OK);
+    char cmd[2600];
+    const char *path = json_string_value(json_object_get(o, "data_dir"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'/* && echo junk > '%s/PG_VERSION.partial'", path, path);
+    ck_assert_int_eq(system(cmd), 0);
+    json_decref(o);
+    o = NULL;
     ck_assert_int_eq(call(db->ensure, "half", spec, &o, NULL), HOIST_OK);
     ck_assert(alive(out_int(o, "pid")));
     ck_assert_int_eq(call(db->destroy, "half", spec, NULL, NULL), HOIST_OK);
@@ -485,6 +532,13 @@ START_TEST(app_lifecycle)
     ck_assert_ptr_nonnull(url);
     long port = out_int(o, "port"), pid = out_int(o, "pid");
     ck_assert(alive(pid));
+    /* HOST tells the app to bind to the loopback address only */
+    char envcmd[128], *envs = NULL;
+    snprintf(envcmd, sizeof envcmd, "tr '\\0' '\\n' < /proc/%ld/environ", pid);
+    ck_assert_int_eq(tu_run(envcmd, &envs), 0);
+    ck_assert_msg(strstr(envs, "\nHOST=127.0.0.1\n") || !strncmp(envs, "HOST=127.0.0.1\n", 15),
+                  "HOST=127.0.0.1 not in the app's environment:\n%s", envs);
+    free(envs);
     char *body = get(url);
     ck_assert_ptr_nonnull(body);
     ck_assert_ptr_nonnull(strstr(body, "\"greeting\":\"hello\""));
