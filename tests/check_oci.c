@@ -252,11 +252,19 @@ END_TEST
 
 /* Names past ASCII - UTF-8 or not - go into the layer byte for byte (they
    once failed the build: "Can't translate pathname ... to UTF-8"). */
+/* A fresh temporary directory in *@root with an empty "app" in it (returned). */
+static char *empty_app(char **root)
+{
+    *root = tu_tmpdir();
+    char *app = hoist_xasprintf("%s/app", *root);
+    ck_assert_int_eq(hoist_mkdirs(app, 0755), 0);
+    return app;
+}
+
 START_TEST(layer_non_ascii_names)
 {
-    char *root = tu_tmpdir();
-    char *app = hoist_xasprintf("%s/app", root);
-    ck_assert_int_eq(hoist_mkdirs(app, 0755), 0);
+    char *root;
+    char *app = empty_app(&root);
     free(tu_write(app, "caf\xc3\xa9.txt", "utf-8 name\n"));
     free(tu_write(app, "bad\xff.txt", "latin-1 byte\n"));
     free(tu_write(app, "plain.txt", "ascii\n"));
@@ -636,9 +644,8 @@ END_TEST
    lockfile: a source change makes only the small layer anew. */
 START_TEST(native_build_deps_layer)
 {
-    char *root = tu_tmpdir();
-    char *app = hoist_xasprintf("%s/app", root);
-    ck_assert_int_eq(hoist_mkdirs(app, 0755), 0);
+    char *root;
+    char *app = empty_app(&root);
     free(tu_write(app, "server.js", "console.log('v1')\n"));
     free(tu_write(app, "package.json", "{\"name\":\"api\"}\n"));
     free(tu_write(app, "package-lock.json", "{\"lockfileVersion\":3,\"dep\":\"1.0.0\"}\n"));
