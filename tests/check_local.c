@@ -19,12 +19,18 @@
 
 static char *g_state;  /* the driver's state dir for this test */
 static char *g_tmp;
+static char *g_srv;    /* HOIST_LOCAL_SERVER_ROOT: as root, where servers keep their files */
 static hoist_loader *g_loader;
 static hoist_driver *g_drv;
 
 static void setup(void)
 {
     g_tmp = tu_tmpdir();
+    /* Not /var/lib/hoist: a test that fails half-way must leave nothing
+       there, and teardown finds its servers by this path. */
+    g_srv = tu_tmpdir();
+    ck_assert_int_eq(chmod(g_srv, 0711), 0);
+    setenv("HOIST_LOCAL_SERVER_ROOT", g_srv, 1);
     g_state = malloc(4096);
     snprintf(g_state, 4096, "%s/.hoist/local/dev", g_tmp);
     g_loader = hoist_loader_new(NULL);
@@ -41,10 +47,14 @@ static void teardown(void)
 {
     /* A failed test must not leave servers behind. */
     kill_leftovers(g_state);
+    kill_leftovers(g_srv);
     hoist_driver_free(g_drv);
     hoist_loader_free(g_loader);
     tu_rmrf(g_tmp);
     free(g_tmp);
+    tu_rmrf(g_srv);
+    free(g_srv);
+    unsetenv("HOIST_LOCAL_SERVER_ROOT");
     free(g_state);
 }
 
@@ -247,8 +257,10 @@ START_TEST(postgresql_lifecycle)
     free(modes2);
     const char *data_dir = json_string_value(json_object_get(o, "data_dir"));
     if (geteuid() == 0)
-        ck_assert_msg(strncmp(data_dir, g_tmp, strlen(g_tmp)) != 0,
-                      "as root the data is outside the project: %s", data_dir);
+        ck_assert_msg(strncmp(data_dir, g_tmp, strlen(g_tmp)) != 0 &&
+                          strncmp(data_dir, g_srv, strlen(g_srv)) == 0,
+                      "as root the data is outside the project, under the server root: %s",
+                      data_dir);
     ck_assert_int_gt(port, 0);
     const char *pw = json_string_value(json_object_get(sec, "password"));
     ck_assert_ptr_nonnull(pw);
