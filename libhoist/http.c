@@ -564,6 +564,15 @@ static int nap(hoist_ctx *ctx, long long ms)
     }
 }
 
+/* Whether @h (NULL-terminated, may be NULL) sets a Content-Type. */
+static int has_content_type(const char *const *h)
+{
+    for (; h && *h; h++)
+        if (strncasecmp(*h, "Content-Type:", 13) == 0)
+            return 1;
+    return 0;
+}
+
 static struct curl_slist *build_headers(const hoist_http_request *req, char **extra,
                                         hoist_buf *trace)
 {
@@ -580,6 +589,14 @@ static struct curl_slist *build_headers(const hoist_http_request *req, char **ex
         trace_headers(trace, ">", (const char *const *)extra, m);
     /* No "Expect: 100-continue" round trip. */
     l = curl_slist_append(l, "Expect:");
+    /* Every method but GET and HEAD goes out through CURLOPT_POSTFIELDS, for
+       which libcurl claims "application/x-www-form-urlencoded" unless told
+       otherwise: a bodiless DELETE or a blob-mount POST would carry it, and a
+       body the caller typed would be mislabelled.  "Content-Type:" drops it. */
+    const char *method = req->method ? req->method : "GET";
+    if (strcmp(method, "HEAD") != 0 && !(strcmp(method, "GET") == 0 && !req->body_len) &&
+        !has_content_type(req->headers) && !has_content_type((const char *const *)extra))
+        l = curl_slist_append(l, "Content-Type:");
     return l;
 }
 

@@ -231,6 +231,33 @@ hoist_status hoist_kube_request(hoist_kube *k, hoist_ctx *ctx, const char *metho
     return st;
 }
 
+/* The longest server reason an error message carries (a 422 lists every
+   invalid field; a page of HTML from a proxy is cut here). */
+#define KUBE_REASON_MAX 4096
+
+/*
+ * The reason of a failure Status (new string): its message in full, then
+ * each of details.causes the message does not already say ("field: why"),
+ * masked and bounded by KUBE_REASON_MAX.
+ */
+static char *status_reason(const char *msg, json_t *details)
+{
+    hoist_buf b = {0};
+    hoist_buf_puts(&b, msg && *msg ? msg : "no message");
+    json_t *c;
+    size_t i;
+    json_array_foreach(json_object_get(details, "causes"), i, c) {
+        const char *cm = json_string_value(json_object_get(c, "message"));
+        const char *cf = json_string_value(json_object_get(c, "field"));
+        if (!cm || (msg && strstr(msg, cm)))
+            continue;
+        hoist_buf_printf(&b, "; %s%s%s", cf && *cf ? cf : "", cf && *cf ? ": " : "", cm);
+    }
+    char *out = hoist_mask_secrets(b.s, b.len, KUBE_REASON_MAX);
+    hoist_buf_free(&b);
+    return out;
+}
+
 hoist_status hoist_kube_error(hoist_ctx *ctx, const hoist_http_response *resp, const char *what)
 {
     long s = resp->status;
@@ -252,10 +279,15 @@ hoist_status hoist_kube_error(hoist_ctx *ctx, const hoist_http_response *resp, c
         else if (st == HOIST_E_CONFLICT && msg && strstr(msg, "conflict"))
             hint = " (another field manager owns these fields; hoist forces only on objects "
                    "labelled app.kubernetes.io/managed-by=hoist)";
+        char *why = status_reason(msg, json_object_get(j, "details"));
         hoist_ctx_fail(ctx, st, "%s: HTTP %ld %s: %s (code %ld)%s", what, s,
-                       reason ? reason : "Failure", msg ? msg : "no message", code ? code : s, hint);
+                       reason ? reason : "Failure", why, code ? code : s, hint);
+        free(why);
     } else {
-        char *snippet = hoist_mask_secrets(resp->body ? resp->body : "", resp->body_len, 200);
+        /* An admission webhook or a proxy in front of the API server answers
+           in its own words: show them, bounded only against a runaway page. */
+        char *snippet = hoist_mask_secrets(resp->body ? resp->body : "", resp->body_len,
+                                           KUBE_REASON_MAX);
         hoist_ctx_fail(ctx, st, "%s: HTTP %ld%s%s", what, s, *snippet ? ": " : "", snippet);
         free(snippet);
     }

@@ -77,7 +77,9 @@ hoist_status hoist_kube_request(hoist_kube *k, hoist_ctx *ctx, const char *metho
 /*
  * hoist_kube_error - report a failed answer once in @ctx as
  * "@what: HTTP 409 Conflict: <Status.message>" (reason, message and code of
- * the API's Status when the body is one) and return the mapped status
+ * the API's Status when the body is one, with each of details.causes the
+ * message leaves out; any other body as it came; both masked and bounded at
+ * 4 KiB, never at a fixed short snippet) and return the mapped status
  * (401/403 AUTH, 404/410 NOTFOUND, 409 CONFLICT, 400/422 INVALID,
  * 429/5xx TRANSIENT, else INTERNAL).
  */

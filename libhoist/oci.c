@@ -422,7 +422,16 @@ static hoist_status add_entry(hoist_ctx *ctx, struct archive *a, const char *roo
         if (st != HOIST_OK)
             goto cleanup;
     }
-    if (archive_write_header(a, ae) != ARCHIVE_OK) {
+    /* ARCHIVE_WARN is not a failure: a name that is not valid in the
+       locale's charset (hoist never sets one, so anything past ASCII, like
+       "café.txt" or a stray 0xff byte) cannot be translated to UTF-8, and
+       libarchive then writes its bytes as they are under a pax
+       "hdrcharset=BINARY" record - exactly what a Linux container wants. */
+    int ar = archive_write_header(a, ae);
+    if (ar == ARCHIVE_WARN) {
+        hoist_log(HOIST_LOG_DEBUG_, "image", "tar entry %s: %s (written with its bytes as they are)",
+                  name, archive_error_string(a));
+    } else if (ar != ARCHIVE_OK) {
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "tar entry %s: %s", name,
                             archive_error_string(a));
         goto cleanup;
@@ -838,8 +847,11 @@ static void env_set(json_t *env, const char *name, const char *value)
     free(kv);
 }
 
+/* @diff_ids: the layers hoist adds, in order, NULL-terminated; @what: one
+   history line for each. */
 static json_t *image_config(const hoist_config *cfg, const hoist_app_cfg *app,
-                            const base_image *b, const char *workdir, const char *diff_id,
+                            const base_image *b, const char *workdir,
+                            const char *const *diff_ids, const char *const *what,
                             long long created)
 {
     json_t *c = b->config ? json_deep_copy(b->config)
@@ -910,15 +922,17 @@ static json_t *image_config(const hoist_config *cfg, const hoist_app_cfg *app,
         ids = json_array();
         json_object_set_new(rootfs, "diff_ids", ids);
     }
-    json_array_append_new(ids, json_string(diff_id));
     json_t *hist = json_object_get(c, "history");
     if (!json_is_array(hist)) {
         hist = json_array();
         json_object_set_new(c, "history", hist);
     }
-    char *by = hoist_xasprintf("hoist build (native): COPY %s %s", app->name, workdir);
-    json_array_append_new(hist, json_pack("{s:s, s:s}", "created", when, "created_by", by));
-    free(by);
+    for (size_t i = 0; diff_ids[i]; i++) {
+        json_array_append_new(ids, json_string(diff_ids[i]));
+        char *by = hoist_xasprintf("hoist build (native): %s %s", what[i], workdir);
+        json_array_append_new(hist, json_pack("{s:s, s:s}", "created", when, "created_by", by));
+        free(by);
+    }
     free(when);
     return c;
 }
@@ -1280,6 +1294,105 @@ cleanup:
     return st;
 }
 
+/* One layer in the cache. */
+typedef struct layer_rec {
+    char digest[72], diff_id[72];
+    long long size;
+} layer_rec;
+
+/* Tar @t (files under @root) below @prefix into the cache as a blob. */
+static hoist_status store_layer(hoist_ctx *ctx, const char *cache, const char *tag,
+                                const char *root, const char *prefix, const src_tree *t,
+                                long long epoch, layer_rec *l)
+{
+    char *tmp = hoist_xasprintf("%s/blobs/sha256/layer-%s.tmp.%ld", cache, tag, (long)getpid());
+    hoist_status st =
+        layer_from_tree(ctx, root, prefix, t, epoch, tmp, l->diff_id, l->digest, &l->size);
+    if (st == HOIST_OK) {
+        char *final = blob_path(cache, l->digest);
+        if (rename(tmp, final) != 0)
+            st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot store %s: %s", final,
+                                strerror(errno));
+        free(final);
+    }
+    unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+/* @l from a record {layer, diff_id, layer_size} whose blob is in the cache: 1, else 0. */
+static int layer_recorded(const char *cache, json_t *r, layer_rec *l)
+{
+    const char *d = json_string_value(json_object_get(r, "layer"));
+    const char *i = json_string_value(json_object_get(r, "diff_id"));
+    if (!d || !i || strlen(d) != 71 || strlen(i) != 71)
+        return 0;
+    char *p = blob_path(cache, d);
+    int ok = access(p, R_OK) == 0;
+    free(p);
+    if (ok) {
+        snprintf(l->digest, sizeof l->digest, "%s", d);
+        snprintf(l->diff_id, sizeof l->diff_id, "%s", i);
+        l->size = json_integer_value(json_object_get(r, "layer_size"));
+    }
+    return ok;
+}
+
+static json_t *layer_record(const layer_rec *l)
+{
+    return json_pack("{s:s, s:s, s:I}", "layer", l->digest, "diff_id", l->diff_id, "layer_size",
+                     (json_int_t)l->size);
+}
+
+/* Move the entries of @t under a top-level node_modules/ into @deps (order kept). */
+static void split_deps(src_tree *t, src_tree *deps)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const src_entry *e = &t->v[i];
+        if (strcmp(e->rel, "node_modules") == 0 || strncmp(e->rel, "node_modules/", 13) == 0) {
+            if (deps->n == deps->cap)
+                deps->v = hoist_xrealloc(deps->v, (deps->cap = deps->cap ? 2 * deps->cap : 64) *
+                                                      sizeof *deps->v);
+            deps->v[deps->n++] = *e;
+        } else {
+            t->v[k++] = *e;
+        }
+    }
+    t->n = k;
+}
+
+/*
+ * The dependency layer's key (new string): the lockfile's bytes and the step
+ * that installs from it, so a source change reuses the layer as it is.  NULL
+ * without a lockfile: the layer is then made again (same bytes, same digest).
+ */
+static char *deps_key(const hoist_app_cfg *app, json_t *step, const char *workdir,
+                      long long epoch)
+{
+    static const char *const locks[] = {"package-lock.json", "npm-shrinkwrap.json", "yarn.lock",
+                                        "pnpm-lock.yaml", NULL};
+    for (const char *const *l = locks; *l; l++) {
+        char *path = hoist_xasprintf("%s/%s", app->path, *l);
+        size_t len = 0;
+        char *text = read_file(path, &len);
+        free(path);
+        if (!text)
+            continue;
+        char *sj = json_dumps(step, JSON_COMPACT);
+        hoist_buf b = {0};
+        hoist_buf_printf(&b, "deps-v1\n%s\n%lld\n%s\n%s\n", workdir, epoch, sj, *l);
+        hoist_buf_add(&b, text, len);
+        char hex[65];
+        hoist_sha256_hex(b.s, b.len, hex);
+        hoist_buf_free(&b);
+        free(sj);
+        free(text);
+        return hoist_xstrdup(hex);
+    }
+    return NULL;
+}
+
 typedef struct app_arg {
     const char *app;
     json_t *rec;
@@ -1294,13 +1407,14 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
     src_tree t = {0};
     hoist_status st = HOIST_OK;
     json_t *rec = NULL, *conf = NULL, *man = NULL;
-    char *fp = NULL, *recp = NULL, *layer_tmp = NULL, *confs = NULL, *mans = NULL;
-    char *confd = NULL, *inputs = NULL, *built = NULL;
+    char *fp = NULL, *recp = NULL, *confs = NULL, *mans = NULL;
+    char *confd = NULL, *inputs = NULL, *built = NULL, *dkey = NULL;
     json_t *step = NULL;
     const char *workdir = o && o->workdir ? o->workdir : "/app";
     long long epoch = source_date_epoch();
-    char diff_id[72] = "", ldigest[72] = "";
-    long long lsize = 0;
+    layer_rec al = {0}, dl = {0}; /* the app's layer; its dependencies' (node_modules) */
+    int has_deps = 0;
+    src_tree deps = {0};
 
     const char *base = json_string_value(json_object_get(app->build, "base"));
     if (base && strcmp(base, "scratch") != 0 &&
@@ -1330,24 +1444,16 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
     fp = tree_fingerprint(&t, extra.s);
     hoist_buf_free(&extra);
 
-    /* The layer: reused when the tree's fingerprint is unchanged. */
+    /* The layers: reused when the tree's fingerprint is unchanged. */
     recp = hoist_xasprintf("%s/apps/%s.json", cache, app->name);
     rec = json_load_file(recp, 0, NULL);
     const char *rfp = json_string_value(json_object_get(rec, "fingerprint"));
-    const char *rd = json_string_value(json_object_get(rec, "layer"));
-    const char *rdi = json_string_value(json_object_get(rec, "diff_id"));
-    char *rpath = rd ? blob_path(cache, rd) : NULL;
-    if (!(o && o->force) && rfp && !strcmp(rfp, fp) && rd && rdi && strlen(rd) == 71 &&
-        strlen(rdi) == 71 && access(rpath, R_OK) == 0) {
-        snprintf(ldigest, sizeof ldigest, "%s", rd);
-        snprintf(diff_id, sizeof diff_id, "%s", rdi);
-        lsize = json_integer_value(json_object_get(rec, "layer_size"));
+    json_t *rdeps = json_object_get(rec, "deps");
+    if (!(o && o->force) && rfp && !strcmp(rfp, fp) && layer_recorded(cache, rec, &al) &&
+        (!rdeps || (has_deps = layer_recorded(cache, rdeps, &dl))))
         out->cached = 1;
-    }
-    free(rpath);
     if (!out->cached) {
-        layer_tmp = hoist_xasprintf("%s/blobs/sha256/layer-%s.tmp.%ld", cache, app->name,
-                                    (long)getpid());
+        has_deps = 0;
         const char *root = app->path;
         if (step) {
             /* Layer the step's result: the copy as it left it, all of it
@@ -1360,19 +1466,31 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
                 goto cleanup;
             root = built;
         }
-        st = layer_from_tree(ctx, root, workdir + 1, &t, epoch, layer_tmp, diff_id, ldigest,
-                             &lsize);
-        if (st != HOIST_OK)
+        /* Dependencies get a layer of their own, below the source's: a
+           one-line change then uploads only the small layer. */
+        split_deps(&t, &deps);
+        if (deps.n) {
+            has_deps = 1;
+            dkey = step ? deps_key(app, step, workdir, epoch) : NULL;
+            const char *rkey = json_string_value(json_object_get(rdeps, "key"));
+            if (dkey && rkey && !strcmp(dkey, rkey) && !(o && o->force) &&
+                layer_recorded(cache, rdeps, &dl))
+                hoist_log(HOIST_LOG_DEBUG_, app->name, "dependency layer unchanged (lockfile)");
+            else if ((st = store_layer(ctx, cache, "deps", root, workdir + 1, &deps, epoch,
+                                       &dl)) != HOIST_OK)
+                goto cleanup;
+        }
+        if ((st = store_layer(ctx, cache, app->name, root, workdir + 1, &t, epoch, &al)) !=
+            HOIST_OK)
             goto cleanup;
-        char *final = blob_path(cache, ldigest);
-        if (rename(layer_tmp, final) != 0)
-            st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot store %s: %s", final,
-                                strerror(errno));
-        free(final);
-        if (st != HOIST_OK)
-            goto cleanup;
-        json_t *nrec = json_pack("{s:s, s:s, s:s, s:I}", "fingerprint", fp, "layer", ldigest,
-                                 "diff_id", diff_id, "layer_size", (json_int_t)lsize);
+        json_t *nrec = layer_record(&al);
+        json_object_set_new(nrec, "fingerprint", json_string(fp));
+        if (has_deps) {
+            json_t *d = layer_record(&dl);
+            if (dkey)
+                json_object_set_new(d, "key", json_string(dkey));
+            json_object_set_new(nrec, "deps", d);
+        }
         char *s = json_dumps(nrec, JSON_INDENT(1) | JSON_SORT_KEYS);
         if (write_atomic(recp, s, strlen(s)) != 0)
             hoist_log(HOIST_LOG_WARN_, app->name, "cannot record the layer in %s: %s", recp,
@@ -1382,15 +1500,22 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
     }
 
     /* Config and manifest: cheap, always regenerated, deterministic. */
-    conf = image_config(cfg, app, &b, workdir, diff_id, epoch);
+    char *copy = hoist_xasprintf("COPY %s", app->name);
+    const char *ids[3] = {has_deps ? dl.diff_id : al.diff_id, has_deps ? al.diff_id : NULL, NULL};
+    const char *what[3] = {has_deps ? "dependencies (node_modules)" : copy, copy, NULL};
+    conf = image_config(cfg, app, &b, workdir, ids, what, epoch);
+    free(copy);
     confs = json_dumps(conf, JSON_COMPACT | JSON_SORT_KEYS);
     confd = digest_of(confs, strlen(confs));
     if ((st = store_blob(ctx, cache, confd, confs, strlen(confs))) != HOIST_OK)
         goto cleanup;
     json_t *layers = b.layers ? json_deep_copy(b.layers) : json_array();
-    json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType",
-                                            HOIST_MT_OCI_LAYER_GZIP, "digest", ldigest, "size",
-                                            (json_int_t)lsize));
+    for (int k = has_deps ? 0 : 1; k < 2; k++) {
+        const layer_rec *l = k ? &al : &dl;
+        json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType",
+                                                HOIST_MT_OCI_LAYER_GZIP, "digest", l->digest,
+                                                "size", (json_int_t)l->size));
+    }
     man = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
                     HOIST_MT_OCI_MANIFEST, "config", "mediaType", HOIST_MT_OCI_CONFIG, "digest",
                     confd, "size", (json_int_t)strlen(confs), "layers", layers);
@@ -1405,15 +1530,14 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
         out->base_repository = hoist_xstrdup(b.repository);
     }
 cleanup:
-    if (layer_tmp)
-        unlink(layer_tmp);
+    tree_free(&deps);
+    free(dkey);
     if (built) {
         char *rm[] = {"rm", "-rf", built, NULL};
         run_argv(rm, 1);
     }
     free(built);
     json_decref(step);
-    free(layer_tmp);
     free(inputs);
     free(confs);
     free(confd);

@@ -408,7 +408,10 @@ static void observe_one(size_t i, void *arg)
         it->observed = hoist_xasprintf("error: %s", hoist_ctx_error(&ctx) ? hoist_ctx_error(&ctx)
                                                                           : hoist_status_name(st));
     hoist_ctx_cleanup(&ctx);
-    json_decref(out.outputs);
+    if (st == HOIST_OK || st == HOIST_PENDING)
+        it->observed_outputs = out.outputs; /* never secrets: those are out.secrets */
+    else
+        json_decref(out.outputs);
     json_decref(out.secrets);
     json_decref(spec);
     json_decref(needs);
@@ -537,6 +540,7 @@ void hoist_plan_free(hoist_plan *p)
         json_decref(it->spec);
         free(it->spec_hash);
         free(it->observed);
+        json_decref(it->observed_outputs);
         free(it->recorded_status);
     }
     free(p->items);

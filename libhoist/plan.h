@@ -37,6 +37,7 @@ typedef struct hoist_plan_item {
     json_t *spec;       /* the spec to record (apps: with "env_sha256"; no env values) */
     char *spec_hash;    /* sha256 of canonical @spec */
     char *observed;     /* "ready", "pending", "missing", "error: ...", or NULL (not observed) */
+    json_t *observed_outputs; /* the outputs observe reported (live: URL, port, pid), or NULL */
     char *recorded_status; /* status in state, or NULL */
 } hoist_plan_item;
 

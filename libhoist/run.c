@@ -592,8 +592,34 @@ static void abandon_hung(run *R)
     }
 }
 
+void hoist_run_record_observed(hoist_env_run *er, const hoist_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const hoist_plan_item *it = &p->items[i];
+        if (it->action != HOIST_ACT_NOOP || it->kind != HOIST_KIND_APP || !it->observed ||
+            strcmp(it->observed, "ready") != 0 || !json_is_object(it->observed_outputs))
+            continue;
+        json_t *rec = hoist_state_get(er->st, hoist_kind_name(it->kind), it->name);
+        json_t *outs = json_object_get(rec, "outputs");
+        json_t *now = outs ? json_deep_copy(outs) : json_object();
+        json_object_update(now, it->observed_outputs);
+        if (rec && !json_equal(now, outs)) {
+            char *err = NULL;
+            if (hoist_state_put(er->st, hoist_kind_name(it->kind), it->name, HOIST_RS_READY,
+                                json_string_value(json_object_get(rec, "spec_hash")),
+                                json_object_get(rec, "spec"), now, NULL, &err) != HOIST_OK)
+                hoist_log(HOIST_LOG_WARN_, it->key, "cannot record its current outputs: %s",
+                          err ? err : "?");
+            free(err);
+        }
+        json_decref(now);
+        json_decref(rec);
+    }
+}
+
 int hoist_run(hoist_env_run *er, hoist_plan *p, const hoist_run_opts *o, hoist_run_summary *sum)
 {
+    hoist_run_record_observed(er, p);
     /* On the heap: a thread left in a hung driver call may still read it
      * after this function returns, so then it is deliberately not freed. */
     run *R = hoist_xcalloc(1, sizeof *R);

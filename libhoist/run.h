@@ -38,6 +38,15 @@ typedef struct hoist_run_summary {
 int hoist_run_timeouts(json_t *settings, long long timeout_ms[HOIST_KIND_COUNT_], char **err);
 
 /*
+ * hoist_run_record_observed - record what observe reported (@p built with
+ * observe) as the outputs of each unchanged, ready app: a local app
+ * restarted by its supervisor has a new pid, and the state must not keep
+ * the dead one.  Keys are updated, never dropped; nothing is written when
+ * nothing changed.  hoist_run calls it; a deploy with nothing to do too.
+ */
+void hoist_run_record_observed(hoist_env_run *er, const hoist_plan *p);
+
+/*
  * hoist_run - execute @p (built from @er) and fill @sum.  Returns 0 when
  * every item succeeded, 1 when something failed or was skipped, 130 when
  * stopped through opts->stop.  Item messages go through opts->ev.

@@ -176,14 +176,16 @@ static hoist_status file_lock(hoist_state_backend *b, const char *operation, dou
     file_backend *f = b->data;
     if (f->lockfd >= 0)
         return HOIST_OK;
+    long long deadline = hoist_now_ms() + (long long)(timeout_s * 1000);
+    int fd;
+again:
     if (file_mkdir(f, err) != 0)
         return HOIST_E_INTERNAL;
-    int fd = open(f->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd = open(f->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         *err = hoist_xasprintf("cannot open the lock file %s: %s", f->lockpath, strerror(errno));
         return HOIST_E_INTERNAL;
     }
-    long long deadline = hoist_now_ms() + (long long)(timeout_s * 1000);
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK && errno != EINTR) {
             *err = hoist_xasprintf("cannot lock %s: %s", f->lockpath, strerror(errno));
@@ -201,6 +203,16 @@ static hoist_status file_lock(hoist_state_backend *b, const char *operation, dou
         }
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
+    }
+    /* A destroy that removed the environment's files (file_remove) unlinks
+       the lock while holding it: a waiter that had opened that file now
+       holds a lock nobody else can see, so it locks the path anew. */
+    struct stat held, cur;
+    if (fstat(fd, &held) == 0 &&
+        (stat(f->lockpath, &cur) != 0 ? errno == ENOENT
+                                      : held.st_ino != cur.st_ino || held.st_dev != cur.st_dev)) {
+        close(fd);
+        goto again;
     }
     /* Record who holds it; readers only use it for the message. */
     char host[256] = "?", since[64];
@@ -227,6 +239,20 @@ static void file_unlock(hoist_state_backend *b)
         close(f->lockfd);
         f->lockfd = -1;
     }
+}
+
+/* The document, then the lock (still held: see file_lock), then the
+   directory when nothing else is in it. */
+static hoist_status file_remove(hoist_state_backend *b, char **err)
+{
+    file_backend *f = b->data;
+    if (unlink(f->path) != 0 && errno != ENOENT) {
+        *err = hoist_xasprintf("cannot remove %s: %s", f->path, strerror(errno));
+        return HOIST_E_INTERNAL;
+    }
+    unlink(f->lockpath);
+    rmdir(f->dir);
+    return HOIST_OK;
 }
 
 static void file_free(hoist_state_backend *b)
@@ -259,6 +285,7 @@ hoist_state_backend *hoist_state_file_backend(const char *dir, const char *env)
     b->save = file_save;
     b->lock = file_lock;
     b->unlock = file_unlock;
+    b->remove = file_remove;
     b->free = file_free;
     b->describe = file_describe;
     b->data = f;
@@ -789,6 +816,19 @@ hoist_status hoist_state_forget(hoist_state *st, const char *kind, const char *n
     pthread_mutex_unlock(&st->mu);
     free(key);
     return rc;
+}
+
+int hoist_state_remove_if_empty(hoist_state *st, char **err)
+{
+    pthread_mutex_lock(&st->mu);
+    int empty = json_object_size(json_object_get(st->doc, "resources")) == 0;
+    pthread_mutex_unlock(&st->mu);
+    if (!empty || !st->b->remove)
+        return 0;
+    if (st->b->remove(st->b, err) != HOIST_OK)
+        return -1;
+    hoist_state_set_readonly(st, 1); /* nothing may write it back */
+    return 1;
 }
 
 char **hoist_state_keys(hoist_state *st)

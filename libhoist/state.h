@@ -66,7 +66,10 @@ typedef struct hoist_state_backend {
      *                 broken (new string).
      *   set_cancel:   @flag is set to 1 when the lock is lost while held, so
      *                 the run starts no new work (borrowed; must outlive the lock).
-     *   lost:         1 once the held lock was lost (saves then fail). */
+     *   lost:         1 once the held lock was lost (saves then fail).
+ *   remove:       delete the document and the lock of an environment that
+ *                 holds nothing (the caller holds the lock).  The file
+ *                 backend has it; S3 keeps its document and versions. */
     hoist_status (*history)(struct hoist_state_backend *b, json_t **versions, char **err);
     hoist_status (*load_version)(struct hoist_state_backend *b, long long serial, char **text,
                                  char **err);
@@ -74,6 +77,7 @@ typedef struct hoist_state_backend {
                                  char **what, char **err);
     void (*set_cancel)(struct hoist_state_backend *b, volatile int *flag);
     int (*lost)(struct hoist_state_backend *b);
+    hoist_status (*remove)(struct hoist_state_backend *b, char **err);
 } hoist_state_backend;
 
 /*
@@ -161,6 +165,14 @@ hoist_status hoist_state_set_status(hoist_state *st, const char *kind, const cha
                                     hoist_rstatus status, char **err);
 /* Remove the record and save.  Thread-safe. */
 hoist_status hoist_state_forget(hoist_state *st, const char *kind, const char *name, char **err);
+
+/*
+ * hoist_state_remove_if_empty - after a destroy: when @st records no
+ * resource and its backend can (file), delete the stored document and its
+ * lock, and make @st read-only.  Call with the lock held.  1 removed, 0
+ * kept (resources left, or a backend that keeps its history), -1 with *err.
+ */
+int hoist_state_remove_if_empty(hoist_state *st, char **err);
 
 /* Keys ("kind/name") of every record, NULL-terminated; free with hoist_strv_free. */
 char **hoist_state_keys(hoist_state *st);

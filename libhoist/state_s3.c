@@ -256,6 +256,8 @@ static hoist_status s3_save(hoist_state_backend *b, const char *text, char **err
     char *cond = s->etag ? hoist_xasprintf("If-Match: %s", s->etag)
                          : hoist_xstrdup("If-None-Match: *");
     const char *hdrs[] = {"Content-Type: application/json", cond, who, NULL};
+    /* A version is written unconditionally, labelled like the document. */
+    const char *vhdrs[] = {"Content-Type: application/json", who, NULL};
     s3_answer a;
     hoist_status st = s3_call(s, "PUT", s->key_state, NULL, hdrs, text, 0, &a, err);
     if (st != HOIST_OK)
@@ -263,7 +265,7 @@ static hoist_status s3_save(hoist_state_backend *b, const char *text, char **err
     if (a.r.status == 200) {
         free(s->etag);
         s->etag = hoist_xstrdup(hoist_http_header(&a.r, "ETag"));
-        s3_keep_version(s, text, s3_serial_of(text), hdrs + 2);
+        s3_keep_version(s, text, s3_serial_of(text), vhdrs);
     } else if (a.r.status == 412 || a.r.status == 409 || (a.r.status == 404 && s->etag)) {
         /* A retried write of ours that had landed also fails its condition:
            it is ours if the stored bytes are exactly what we wrote. */
@@ -273,7 +275,7 @@ static hoist_status s3_save(hoist_state_backend *b, const char *text, char **err
         if (s3_load(b, &now, &e2) == HOIST_OK && now && strcmp(now, text) == 0) {
             free(old);
             free(now);
-            s3_keep_version(s, text, s3_serial_of(text), hdrs + 2);
+            s3_keep_version(s, text, s3_serial_of(text), vhdrs);
             goto cleanup;
         }
         free(s->etag);

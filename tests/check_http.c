@@ -529,6 +529,39 @@ START_TEST(test_sigv4_on_the_wire)
 }
 END_TEST
 
+/* @method with @body (may be NULL) and @ctype (a "Content-Type: .." line or
+   NULL): the Content-Type the server received. */
+static const char *sent_ctype(const char *method, const char *body, const char *ctype)
+{
+    const char *hdrs[] = {ctype, NULL};
+    hoist_http_request r = get_req();
+    r.method = method;
+    r.body = body;
+    r.body_len = body ? strlen(body) : 0;
+    r.headers = ctype ? hdrs : NULL;
+    r.flags |= HOIST_HTTP_IDEMPOTENT;
+    hoist_http_response resp;
+    ck_assert_int_eq(hoist_http(&ctx, &r, &resp), HOIST_OK);
+    hoist_http_response_free(&resp);
+    return srv.last_ctype;
+}
+
+/* libcurl labels every POSTFIELDS request as a form unless told otherwise:
+   only what the caller says goes out (S3 objects, blob mounts, DELETEs). */
+START_TEST(test_content_type_as_given)
+{
+    ck_assert_str_eq(sent_ctype("DELETE", NULL, NULL), "(none)");
+    ck_assert_str_eq(sent_ctype("POST", NULL, NULL), "(none)");
+    ck_assert_str_eq(sent_ctype("POST", "{}", NULL), "(none)");
+    ck_assert_str_eq(sent_ctype("PUT", "{\"a\":1}", "Content-Type: application/json"),
+                     "application/json");
+    ck_assert_str_eq(sent_ctype("POST", "Action=X", "content-type: application/x-www-form-"
+                                                    "urlencoded; charset=utf-8"),
+                     "application/x-www-form-urlencoded; charset=utf-8");
+    ck_assert_str_eq(sent_ctype("GET", NULL, NULL), "(none)");
+}
+END_TEST
+
 START_TEST(test_headers_accessor)
 {
     th_step s[] = {{.status = 201, .hname = "X-Request-Id", .hval = "abc-123", .body = "{}"}};
@@ -699,6 +732,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_trace_redaction);
     tcase_add_test(tc, test_sigv4_on_the_wire);
     tcase_add_test(tc, test_headers_accessor);
+    tcase_add_test(tc, test_content_type_as_given);
     tcase_add_test(tc, test_xml_helpers);
     tcase_add_test(tc, test_error_mapping);
     tcase_add_test(tc, test_mask_secrets);

@@ -452,6 +452,59 @@ START_TEST(client_apply_and_errors)
 }
 END_TEST
 
+/* A 422's reason is shown whole: a long Status message, the causes it leaves
+   out, and a body that is not a Status (a webhook's or a proxy's words). */
+START_TEST(error_shows_the_whole_reason)
+{
+    hoist_buf msg = {0};
+    hoist_buf_puts(&msg, "Deployment.apps \\\"api\\\" is invalid: ");
+    for (int i = 0; i < 12; i++)
+        hoist_buf_printf(&msg, "%sspec.template.spec.containers[%d].image: Required value", i ? ", " : "", i);
+    char *body = hoist_xasprintf(
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"%s\","
+        "\"reason\":\"Invalid\",\"details\":{\"name\":\"api\",\"kind\":\"Deployment\",\"causes\":["
+        "{\"reason\":\"FieldValueRequired\",\"message\":\"Required value\",\"field\":\"spec.x\"},"
+        "{\"reason\":\"FieldValueInvalid\",\"message\":\"must be no more than 63 characters\","
+        "\"field\":\"metadata.labels\"}]},\"code\":422}", msg.s);
+    hoist_http_response r = {.struct_size = sizeof r, .status = 422, .body = body,
+                             .body_len = strlen(body)};
+    hoist_ctx ctx;
+    hoist_ctx_init(&ctx, NULL, "test");
+    ck_assert_int_eq(hoist_kube_error(&ctx, &r, "Kubernetes PATCH x"), HOIST_E_INVALID);
+    const char *e = hoist_ctx_error(&ctx);
+    ck_assert_ptr_nonnull(strstr(e, "HTTP 422 Invalid: Deployment.apps"));
+    ck_assert_ptr_nonnull(strstr(e, "containers[11].image: Required value; "
+                                    "metadata.labels: must be no more than 63 characters (code 422)"));
+    ck_assert_ptr_null(strstr(e, "spec.x")); /* already said by the message */
+    hoist_ctx_cleanup(&ctx);
+    free(body);
+
+    /* Not a Status: the body as it came, well past 200 bytes. */
+    hoist_buf page = {0};
+    hoist_buf_puts(&page, "admission webhook \"policy.example.com\" denied the request: ");
+    for (int i = 0; i < 40; i++)
+        hoist_buf_printf(&page, "rule %d failed; ", i);
+    hoist_buf_puts(&page, "END-OF-REASON");
+    r.body = page.s;
+    r.body_len = page.len;
+    hoist_ctx_init(&ctx, NULL, "test");
+    ck_assert_int_eq(hoist_kube_error(&ctx, &r, "Kubernetes PATCH x"), HOIST_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(hoist_ctx_error(&ctx), "rule 39 failed; END-OF-REASON"));
+    hoist_ctx_cleanup(&ctx);
+    /* ... and still bounded against a runaway page */
+    for (int i = 0; i < 2000; i++)
+        hoist_buf_puts(&page, " <p>filler</p>");
+    r.body = page.s;
+    r.body_len = page.len;
+    hoist_ctx_init(&ctx, NULL, "test");
+    hoist_kube_error(&ctx, &r, "Kubernetes PATCH x");
+    ck_assert_uint_lt(strlen(hoist_ctx_error(&ctx)), 4096 + 100);
+    hoist_ctx_cleanup(&ctx);
+    hoist_buf_free(&page);
+    hoist_buf_free(&msg);
+}
+END_TEST
+
 START_TEST(client_refreshes_on_401)
 {
     srv_start();
@@ -497,6 +550,7 @@ static Suite *suite(void)
     tcase_add_test(t, db_objects);
     tcase_add_test(t, rollout_verdicts);
     tcase_add_test(t, paths_and_b64);
+    tcase_add_test(t, error_shows_the_whole_reason);
     suite_add_tcase(s, t);
     t = tcase_create("client");
     tcase_set_timeout(t, 20);

@@ -19,12 +19,18 @@
 
 static char *g_state;  /* the driver's state dir for this test */
 static char *g_tmp;
+static char *g_srv;    /* HOIST_LOCAL_SERVER_ROOT: as root, where servers keep their files */
 static hoist_loader *g_loader;
 static hoist_driver *g_drv;
 
 static void setup(void)
 {
     g_tmp = tu_tmpdir();
+    /* Not /var/lib/hoist: a test that fails half-way must leave nothing
+       there, and teardown finds its servers by this path. */
+    g_srv = tu_tmpdir();
+    ck_assert_int_eq(chmod(g_srv, 0711), 0);
+    setenv("HOIST_LOCAL_SERVER_ROOT", g_srv, 1);
     g_state = malloc(4096);
     snprintf(g_state, 4096, "%s/.hoist/local/dev", g_tmp);
     g_loader = hoist_loader_new(NULL);
@@ -41,10 +47,14 @@ static void teardown(void)
 {
     /* A failed test must not leave servers behind. */
     kill_leftovers(g_state);
+    kill_leftovers(g_srv);
     hoist_driver_free(g_drv);
     hoist_loader_free(g_loader);
     tu_rmrf(g_tmp);
     free(g_tmp);
+    tu_rmrf(g_srv);
+    free(g_srv);
+    unsetenv("HOIST_LOCAL_SERVER_ROOT");
     free(g_state);
 }
 
@@ -210,15 +220,47 @@ START_TEST(network_is_stable)
 }
 END_TEST
 
+/* "path mode\n" for @dir and each directory above it (new string). */
+static char *ancestor_modes(const char *dir)
+{
+    char *s = strdup(dir), *out = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&out, &n);
+    for (;;) {
+        struct stat st;
+        if (stat(s, &st) == 0)
+            fprintf(m, "%s %o\n", s, (unsigned)(st.st_mode & 07777));
+        char *slash = strrchr(s, '/');
+        if (!slash || slash == s)
+            break;
+        *slash = '\0';
+    }
+    fclose(m);
+    free(s);
+    return out;
+}
+
 START_TEST(postgresql_lifecycle)
 {
     SKIP_UNLESS(have_pg(), "PostgreSQL not installed (apt-get install -y postgresql)");
     const hoist_database_ops *db = g_drv->ops->database;
     json_t *spec = json_pack("{s:s,s:s}", "engine", "postgresql", "version", "15");
     json_t *o = NULL, *sec = NULL, *o2 = NULL;
+    /* As root the server runs as `postgres`; the project's directories (g_tmp
+       is 0700) keep their modes: hoist once made each of them o+x. */
+    char *modes = ancestor_modes(g_tmp);
     ck_assert_int_eq(call(db->ensure, "main", spec, &o, &sec), HOIST_OK);
     long pid = out_int(o, "pid"), port = out_int(o, "port");
     ck_assert(alive(pid));
+    char *modes2 = ancestor_modes(g_tmp);
+    ck_assert_str_eq(modes2, modes);
+    free(modes2);
+    const char *data_dir = json_string_value(json_object_get(o, "data_dir"));
+    if (geteuid() == 0)
+        ck_assert_msg(strncmp(data_dir, g_tmp, strlen(g_tmp)) != 0 &&
+                          strncmp(data_dir, g_srv, strlen(g_srv)) == 0,
+                      "as root the data is outside the project, under the server root: %s",
+                      data_dir);
     ck_assert_int_gt(port, 0);
     const char *pw = json_string_value(json_object_get(sec, "password"));
     ck_assert_ptr_nonnull(pw);
@@ -292,6 +334,18 @@ START_TEST(postgresql_lifecycle)
     ck_assert_int_eq(call(db->destroy, "main", spec, NULL, NULL), HOIST_OK);
     struct stat st;
     ck_assert_int_ne(stat(dir, &st), 0);
+    modes2 = ancestor_modes(g_tmp);
+    ck_assert_str_eq(modes2, modes);
+    free(modes2);
+    free(modes);
+    if (geteuid() == 0) {
+        /* the environment's directory under the server root is gone too */
+        char *env_root = strdup(dir);
+        for (int k = 0; k < 3; k++)
+            *strrchr(env_root, '/') = '\0'; /* drop /db/main/data */
+        ck_assert_msg(stat(env_root, &st) != 0, "%s is left after destroy", env_root);
+        free(env_root);
+    }
     ck_assert(port_free((int)port));
     ck_assert_int_eq(call(db->observe, "main", spec, NULL, NULL), HOIST_E_NOTFOUND);
     ck_assert_int_eq(call(db->destroy, "main", spec, NULL, NULL), HOIST_OK);
@@ -309,14 +363,19 @@ END_TEST
 START_TEST(postgresql_half_initialised_is_redone)
 {
     SKIP_UNLESS(have_pg(), "PostgreSQL not installed (apt-get install -y postgresql)");
-    /* A crash in the middle of initdb leaves a data dir without the marker. */
-    char path[1024];
-    snprintf(path, sizeof path, "%s/db/half/data", g_state);
-    char cmd[2600];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && echo junk > '%s/PG_VERSION.partial'", path, path);
-    ck_assert_int_eq(system(cmd), 0);
+    /* A crash in the middle of initdb leaves a data dir without the marker.
+       The data directory is wherever the driver keeps it (as root, outside
+       the project): learn it from a first ensure, then stop and break it. */
     const hoist_database_ops *db = g_drv->ops->database;
     json_t *spec = json_pack("{s:s}", "engine", "postgresql"), *o = NULL;
+    ck_assert_int_eq(call(db->ensure, "half", spec, &o, NULL), HOIST_OK);
+    ck_assert_int_eq(call(db->pause, "half", spec, NULL, NULL), HOIST_OK);
+    char cmd[2600];
+    const char *path = json_string_value(json_object_get(o, "data_dir"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'/* && echo junk > '%s/PG_VERSION.partial'", path, path);
+    ck_assert_int_eq(system(cmd), 0);
+    json_decref(o);
+    o = NULL;
     ck_assert_int_eq(call(db->ensure, "half", spec, &o, NULL), HOIST_OK);
     ck_assert(alive(out_int(o, "pid")));
     ck_assert_int_eq(call(db->destroy, "half", spec, NULL, NULL), HOIST_OK);
@@ -485,6 +544,13 @@ START_TEST(app_lifecycle)
     ck_assert_ptr_nonnull(url);
     long port = out_int(o, "port"), pid = out_int(o, "pid");
     ck_assert(alive(pid));
+    /* HOST tells the app to bind to the loopback address only */
+    char envcmd[128], *envs = NULL;
+    snprintf(envcmd, sizeof envcmd, "tr '\\0' '\\n' < /proc/%ld/environ", pid);
+    ck_assert_int_eq(tu_run(envcmd, &envs), 0);
+    ck_assert_msg(strstr(envs, "\nHOST=127.0.0.1\n") || !strncmp(envs, "HOST=127.0.0.1\n", 15),
+                  "HOST=127.0.0.1 not in the app's environment:\n%s", envs);
+    free(envs);
     char *body = get(url);
     ck_assert_ptr_nonnull(body);
     ck_assert_ptr_nonnull(strstr(body, "\"greeting\":\"hello\""));

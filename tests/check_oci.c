@@ -250,6 +250,68 @@ START_TEST(layer_reproducible)
 }
 END_TEST
 
+/* Names past ASCII - UTF-8 or not - go into the layer byte for byte (they
+   once failed the build: "Can't translate pathname ... to UTF-8"). */
+/* A fresh temporary directory in *@root with an empty "app" in it (returned). */
+static char *empty_app(char **root)
+{
+    *root = tu_tmpdir();
+    char *app = hoist_xasprintf("%s/app", *root);
+    ck_assert_int_eq(hoist_mkdirs(app, 0755), 0);
+    return app;
+}
+
+START_TEST(layer_non_ascii_names)
+{
+    char *root;
+    char *app = empty_app(&root);
+    free(tu_write(app, "caf\xc3\xa9.txt", "utf-8 name\n"));
+    free(tu_write(app, "bad\xff.txt", "latin-1 byte\n"));
+    free(tu_write(app, "plain.txt", "ascii\n"));
+    hoist_ignore ig = {0};
+    hoist_ctx ctx;
+    hoist_ctx_init(&ctx, NULL, NULL);
+    char d[72], i[72];
+    long long sz;
+    char *l = hoist_xasprintf("%s/l.tgz", root);
+    ck_assert_int_eq(hoist_layer_write(&ctx, app, "app", &ig, 0, l, i, d, &sz), HOIST_OK);
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_gzip(a);
+    archive_read_support_format_tar(a);
+    ck_assert_int_eq(archive_read_open_filename(a, l, 10240), ARCHIVE_OK);
+    struct archive_entry *e;
+    hoist_buf names = {0};
+    char data[64];
+    int r;
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        hoist_buf_printf(&names, "%s", archive_entry_pathname(e));
+        la_ssize_t n = archive_read_data(a, data, sizeof data - 1);
+        if (n > 0) {
+            data[n] = '\0';
+            hoist_buf_printf(&names, "=%s", data);
+        }
+        hoist_buf_puts(&names, ",");
+    }
+    archive_read_free(a);
+    ck_assert_str_eq(names.s, "app/,app/bad\xff.txt=latin-1 byte\n,"
+                              "app/caf\xc3\xa9.txt=utf-8 name\n,app/plain.txt=ascii\n,");
+    /* GNU tar reads the same names back, bytes as they were */
+    char *cmd = hoist_xasprintf("cd '%s' && mkdir x && tar -xzf '%s' -C x 2>/dev/null && "
+                                "cat x/app/caf\xc3\xa9.txt x/app/bad\xff.txt", root, l);
+    char *out = NULL;
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_str_eq(out, "utf-8 name\nlatin-1 byte\n");
+    free(out);
+    free(cmd);
+    hoist_buf_free(&names);
+    hoist_ctx_cleanup(&ctx);
+    free(l);
+    free(app);
+    tu_rmrf(root);
+    free(root);
+}
+END_TEST
+
 START_TEST(docker_config)
 {
     char *root = tu_tmpdir();
@@ -409,19 +471,43 @@ START_TEST(native_build_scratch)
 }
 END_TEST
 
-/* List of the app layer of @img (its last layer). */
-static char *layer_list(const hoist_image *img)
+/* The digest of layer @k of @img (negative: from the end; -1 the app's); new string. */
+static char *layer_digest(const hoist_image *img, int k)
 {
     json_t *man = load_blob(img->cache_dir, img->manifest_digest);
     json_t *layers = json_object_get(man, "layers");
-    const char *ld = json_string_value(
-        json_object_get(json_array_get(layers, json_array_size(layers) - 1), "digest"));
+    size_t i = k < 0 ? json_array_size(layers) + (size_t)k : (size_t)k;
+    const char *ld = json_string_value(json_object_get(json_array_get(layers, i), "digest"));
+    ck_assert_ptr_nonnull(ld);
+    char *d = hoist_xstrdup(ld);
+    json_decref(man);
+    return d;
+}
+
+static size_t layer_count(const hoist_image *img)
+{
+    json_t *man = load_blob(img->cache_dir, img->manifest_digest);
+    size_t n = json_array_size(json_object_get(man, "layers"));
+    json_decref(man);
+    return n;
+}
+
+/* List of layer @k of @img (as layer_digest). */
+static char *layer_list_at(const hoist_image *img, int k)
+{
+    char *ld = layer_digest(img, k);
     char *sh = hoist_xasprintf("gzip -dc '%s/blobs/sha256/%s' | tar -t", img->cache_dir, ld + 7);
     char *out = NULL;
     ck_assert_int_eq(tu_run(sh, &out), 0);
     free(sh);
-    json_decref(man);
+    free(ld);
     return out;
+}
+
+/* List of the app layer of @img (its last layer). */
+static char *layer_list(const hoist_image *img)
+{
+    return layer_list_at(img, -1);
 }
 
 /* The image's Cmd as compact JSON ("null" when it has none); owned. */
@@ -483,11 +569,16 @@ START_TEST(native_build_step)
                   hoist_ctx_error(&ctx));
     char *list = layer_list(&a);
     ck_assert_ptr_nonnull(strstr(list, "app/out.txt"));
-    ck_assert_ptr_nonnull(strstr(list, "app/node_modules/dep/out.txt"));
+    ck_assert_ptr_null(strstr(list, "node_modules")); /* in a layer of its own */
     ck_assert_ptr_nonnull(strstr(list, "app/server.js"));
     ck_assert_ptr_null(strstr(list, "stale"));
     ck_assert_ptr_null(strstr(list, ".git"));
     ck_assert_ptr_null(strstr(list, "debug.log"));
+    free(list);
+    list = layer_list_at(&a, -2);
+    ck_assert_ptr_nonnull(strstr(list, "app/node_modules/dep/out.txt"));
+    ck_assert_ptr_null(strstr(list, "stale"));
+    ck_assert_ptr_null(strstr(list, "server.js"));
     free(list);
     /* The source directory is unchanged; the copy is gone. */
     char *chk = hoist_xasprintf("test ! -e '%s/out.txt' && test ! -e '%s/node_modules/dep' && "
@@ -543,6 +634,72 @@ START_TEST(native_build_step)
     free(logp);
     free(git);
     free(stale);
+    free(app);
+    tu_rmrf(root);
+    free(root);
+}
+END_TEST
+
+/* Dependencies (node_modules) get a layer of their own keyed by the
+   lockfile: a source change makes only the small layer anew. */
+START_TEST(native_build_deps_layer)
+{
+    char *root;
+    char *app = empty_app(&root);
+    free(tu_write(app, "server.js", "console.log('v1')\n"));
+    free(tu_write(app, "package.json", "{\"name\":\"api\"}\n"));
+    free(tu_write(app, "package-lock.json", "{\"lockfileVersion\":3,\"dep\":\"1.0.0\"}\n"));
+    hoist_diags d = {0};
+    hoist_config *cfg = load_yml(root, STEP_APP
+        "        - mkdir -p node_modules/dep && cp package-lock.json node_modules/dep/lock.json "
+        "&& seq 1 20000 > node_modules/dep/data.txt\n", &d);
+    hoist_ctx ctx;
+    hoist_ctx_init(&ctx, NULL, NULL);
+    hoist_image a, b, c;
+    ck_assert_msg(hoist_image_build(&ctx, cfg, &cfg->apps[0], NULL, &a) == HOIST_OK, "%s",
+                  hoist_ctx_error(&ctx));
+    ck_assert_uint_eq(layer_count(&a), 2);
+    char *deps = layer_list_at(&a, 0), *src = layer_list_at(&a, 1);
+    ck_assert_ptr_nonnull(strstr(deps, "app/node_modules/dep/data.txt"));
+    ck_assert_ptr_null(strstr(deps, "server.js"));
+    ck_assert_ptr_nonnull(strstr(src, "app/server.js"));
+    ck_assert_ptr_null(strstr(src, "node_modules"));
+    free(deps);
+    free(src);
+    /* the config lists both layers, dependencies first */
+    json_t *man = load_blob(a.cache_dir, a.manifest_digest);
+    json_t *conf = load_blob(a.cache_dir, json_string_value(json_object_get(
+                                              json_object_get(man, "config"), "digest")));
+    ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(conf, "rootfs"),
+                                                      "diff_ids")), 2);
+    ck_assert_uint_eq(json_array_size(json_object_get(conf, "history")), 2);
+    json_decref(conf);
+    json_decref(man);
+
+    /* A one-line source change: the dependency layer is the same blob. */
+    free(tu_write(app, "server.js", "console.log('v2')\n"));
+    ck_assert_int_eq(hoist_image_build(&ctx, cfg, &cfg->apps[0], NULL, &b), HOIST_OK);
+    char *a0 = layer_digest(&a, 0), *a1 = layer_digest(&a, 1);
+    char *b0 = layer_digest(&b, 0), *b1 = layer_digest(&b, 1);
+    ck_assert_str_eq(a0, b0);
+    ck_assert_str_ne(a1, b1);
+    ck_assert_str_ne(a.manifest_digest, b.manifest_digest);
+    /* A new lockfile: new dependencies. */
+    free(tu_write(app, "package-lock.json", "{\"lockfileVersion\":3,\"dep\":\"2.0.0\"}\n"));
+    ck_assert_int_eq(hoist_image_build(&ctx, cfg, &cfg->apps[0], NULL, &c), HOIST_OK);
+    char *c0 = layer_digest(&c, 0);
+    ck_assert_str_ne(b0, c0);
+    free(a0);
+    free(a1);
+    free(b0);
+    free(b1);
+    free(c0);
+    hoist_image_clear(&a);
+    hoist_image_clear(&b);
+    hoist_image_clear(&c);
+    hoist_ctx_cleanup(&ctx);
+    hoist_config_free(cfg);
+    hoist_diags_free(&d);
     free(app);
     tu_rmrf(root);
     free(root);
@@ -612,9 +769,11 @@ int main(void)
     tcase_add_test(tc, www_authenticate);
     tcase_add_test(tc, ignore_patterns);
     tcase_add_test(tc, layer_reproducible);
+    tcase_add_test(tc, layer_non_ascii_names);
     tcase_add_test(tc, docker_config);
     tcase_add_test(tc, native_build_scratch);
     tcase_add_test(tc, native_build_step);
+    tcase_add_test(tc, native_build_deps_layer);
     tcase_add_test(tc, unusable_engine);
     suite_add_tcase(s, tc);
     return tu_main(s);

@@ -312,8 +312,8 @@ run_example() { # ENV CLOUD
     img=$(kube "/apis/apps/v1/namespaces/$NS/deployments" | jq -r '.items[] | select(.metadata.name == "api") | .spec.template.spec.containers[0].image')
     check "example $1 ($2): the image's Cmd is the app's command: [node, server.js]" \
         test "$(skopeo inspect --config --tls-verify=false --creds "$REGCREDS" "docker://$img" 2>/dev/null | jq -c .config.Cmd)" = '["node","server.js"]'
-    layer=$(skopeo inspect --tls-verify=false --creds "$REGCREDS" "docker://$img" 2>/dev/null | jq -r '.Layers[-1]')
-    check "example $1 ($2): the app layer holds node_modules/pg from the build step" \
+    layer=$(skopeo inspect --tls-verify=false --creds "$REGCREDS" "docker://$img" 2>/dev/null | jq -r '.Layers[-2]')
+    check "example $1 ($2): the dependency layer holds node_modules/pg from the build step" \
         sh -c "gzip -dc '$EX/.hoist/images/blobs/sha256/${layer#sha256:}' | tar -t | grep -q '^app/node_modules/pg/package.json$'"
     secret_env api-env >"$EX/$1-api.env"
     check "example $1 ($2): api's Secret has DATABASE_URL (the managed PostgreSQL)" \

@@ -70,8 +70,11 @@ print(' '.join(sorted(k for k, v in d.items() if v['status'] == 'ready')))")
     fi
     kill_at destroy "$d2"
     if ! run_until_done destroy; then not_ok "trial $n: destroy converges (killed at ${d2}ms)"; continue; fi
-    left=$(python3 -c "import json; print(len(json.load(open('$P/.hoist/state/dev.json'))['resources']))")
-    objs=$(cd "$cloud" && ls | grep -c '\.json$')
+    # a destroy that leaves nothing removes the state file and the cloud's directory
+    left=0
+    [ -e "$P/.hoist/state/dev.json" ] &&
+        left=$(python3 -c "import json; print(len(json.load(open('$P/.hoist/state/dev.json'))['resources']))")
+    objs=$(ls "$cloud" 2>/dev/null | grep -c '\.json$')
     if [ "$left" -eq 0 ] && [ "$objs" -eq 0 ]; then
         ok "trial $n: destroy killed at ${d2}ms converges to empty"
     else

@@ -139,6 +139,34 @@ check "a changed app uploads 2 blobs (layer + config), base layer present" \
     grep -q 'pushed: 2 uploaded, 0 mounted, 1 present' out4
 check "a changed app gets another digest" [ "$(cut -f3 out4)" != "$DIGEST" ]
 
+# ---- dependencies (node_modules, made by the build step from the lockfile)
+# ---- travel in a layer of their own: a source change uploads only the small one
+echo '{"lockfileVersion":3,"dep":"1.0.0"}' >api/package-lock.json
+write_yml "$REG/base/tiny:1"
+cat >>hoist.yml <<'EOF2'
+    build_step: placeholder
+EOF2
+sed -i 's|^    build: { builder: native, base: "\(.*\)" }$|    build: { builder: native, base: "\1", command: [sh, -c, "mkdir -p node_modules/dep \&\& cp package-lock.json node_modules/dep/ \&\& seq 1 200000 > node_modules/dep/data.txt"] }|; /build_step: placeholder/d' hoist.yml
+"$HOIST" build -f hoist.yml --push --registry "http://$REG/team" >out6 2>err6
+check "an app with dependencies pushes its dependency layer, its layer and config" \
+    grep -q 'pushed: 3 uploaded, 0 mounted, 1 present' out6
+[ $? -eq 0 ] || diag "$(cat out6 err6)"
+echo 'console.log("api v3")' >api/server.js
+"$HOIST" build -f hoist.yml --push --registry "http://$REG/team" >out7 2>err7
+check "after a source change only the app layer and config are uploaded, dependencies present" \
+    grep -q 'pushed: 2 uploaded, 0 mounted, 2 present' out7
+[ $? -eq 0 ] || diag "$(cat out7 err7)"
+skopeo inspect --tls-verify=false --creds user:pass "docker://$(cut -f2 out7)" >inspect7.json 2>&1
+check "the image: base, dependencies, then the app's small layer" $PY - <<'EOF2'
+import json, os, sys
+layers = json.load(open("inspect7.json"))["Layers"]
+size = lambda d: os.path.getsize(".hoist/images/blobs/sha256/" + d[7:])
+sys.exit(0 if len(layers) == 3 and size(layers[2]) < size(layers[1]) else 1)
+EOF2
+[ $? -eq 0 ] || diag "$(cat inspect7.json)"
+rm -f api/package-lock.json
+write_yml "$REG/base/tiny:1"
+
 # ---- errors ----
 DOCKER_CONFIG="$(docker_config user:wrong bad)" \
     "$HOIST" build -f hoist.yml --push --registry "http://$REG/other" >/dev/null 2>errw

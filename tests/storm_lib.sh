@@ -169,4 +169,5 @@ storm_expected() {
 state_ready() {
     jq -r '[.resources | to_entries[] | select(.value.status == "ready") | .key] | sort | join(" ")' "$1" 2>/dev/null
 }
-state_count() { jq '.resources | length' "$1" 2>/dev/null || echo missing; }
+# (a destroy that leaves nothing removes the state file: that counts 0)
+state_count() { [ -e "$1" ] || { echo 0; return; }; jq '.resources | length' "$1" 2>/dev/null || echo unreadable; }

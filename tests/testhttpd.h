@@ -35,6 +35,7 @@ typedef struct th_server {
     char last_method[16];
     char last_auth[1024];
     char last_date[64];
+    char last_ctype[256]; /* the Content-Type received, "(none)" without one */
     char last_body[4096];
 } th_server;
 
@@ -92,6 +93,8 @@ static enum MHD_Result th_handler(void *cls, struct MHD_Connection *c, const cha
     snprintf(s->last_method, sizeof s->last_method, "%s", method);
     th_copy_header(c, "Authorization", s->last_auth, sizeof s->last_auth);
     th_copy_header(c, "X-Amz-Date", s->last_date, sizeof s->last_date);
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    snprintf(s->last_ctype, sizeof s->last_ctype, "%s", ct ? ct : "(none)");
     memcpy(s->last_body, tc->body, tc->len + 1);
     pthread_mutex_unlock(&s->mu);
     for (int w = 0; w < st.delay_ms && !s->stopping; w += 10) {

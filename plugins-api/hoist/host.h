@@ -173,6 +173,7 @@ typedef struct hoist_host {
     /**
      * state_dir - a directory private to this project, environment and driver
      * where the driver may keep files (created on first call, mode 0700).
+     * `hoist destroy` removes it once the environment records nothing.
      * Borrowed string, valid for the driver's lifetime.  Since: ABI 1.0
      */
     const char *(*state_dir)(hoist_ctx *ctx);

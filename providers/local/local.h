@@ -9,7 +9,8 @@
  *   network.json          the environment's address and port range
  *   ports.json            which resource holds which port (stable across runs)
  *   lock                  flock(2) guard for the two files above
- *   db/<name>/            one database: meta, password (0600), data/
+ *   db/<name>/            one database: meta, password (0600), data/ (as root,
+ *                         PostgreSQL and MariaDB: under LOCAL_SERVER_ROOT instead)
  *   apps/<name>/          one application: rel-<hash>/ copies, inst-<id>/ pids,
  *                         serving.json, proxy/ (its stable port)
  *   logs/                 db-<name>.log, <app>.log, <app>-build.log
@@ -35,6 +36,8 @@
 
 #define LOCAL_ADDR "127.0.0.1"
 #define LOCAL_PORT_COUNT 100
+/* As root, where servers running as their own user keep their files. */
+#define LOCAL_SERVER_ROOT "/var/lib/hoist"
 
 typedef struct local_prov {
     const hoist_host *host;

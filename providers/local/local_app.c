@@ -601,6 +601,9 @@ static hoist_status local_inst_start(local_prov *p, hoist_ctx *ctx, local_app *a
         goto cleanup;
     }
     local_env_base(&env);
+    /* Loopback only, like the databases: an app that binds to $HOST is not
+       reachable from other machines.  The app's env: in hoist.yml may override it. */
+    local_env_set(&env, "HOST", LOCAL_ADDR);
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(a->spec, "env"), k, v)

@@ -11,8 +11,12 @@
  * inside SQL on the client's stdin, Redis in its 0600 configuration file.
  *
  * As root, PostgreSQL (which refuses root) and MariaDB run as their Debian
- * system users (`postgres`, `mysql`); their data directory is owned by that
- * user and its parents get the search (x) bit so the server can reach it.
+ * system users (`postgres`, `mysql`).  Such a server could not reach a data
+ * directory inside the project (under /root, a 0700 home ...), and hoist
+ * must not open the user's directories for it, so its files live in a
+ * directory hoist owns instead: <server root>/<project>-<env>-<hash>/
+ * (db/<name>/ and logs/db-<name>.log), <server root> being /var/lib/hoist
+ * or $HOIST_LOCAL_SERVER_ROOT; destroy removes them again.
  */
 #include "local.h"
 
@@ -60,6 +64,7 @@ struct local_db {
     gid_t gid;
     char *os_user;   /* name of the user the server runs as */
     char *spec_version; /* `version:` from hoist.yml, or NULL */
+    char *srv_root;  /* the hoist-owned directory of the env's servers (drop), or NULL */
 };
 
 static void local_db_free(local_db *db)
@@ -72,6 +77,7 @@ static void local_db_free(local_db *db)
     free(db->portkey);
     free(db->os_user);
     free(db->spec_version);
+    free(db->srv_root);
     memset(db->password, 0, sizeof db->password);
 }
 
@@ -122,28 +128,64 @@ static int local_db_chown(local_db *db, const char *path)
     return db->drop ? chown(path, db->uid, db->gid) : 0;
 }
 
+/* Where servers run as another user keep their files (see the top). */
+static const char *local_db_server_base(void)
+{
+    const char *b = getenv("HOIST_LOCAL_SERVER_ROOT");
+    return b && *b ? b : LOCAL_SERVER_ROOT;
+}
+
 /*
- * Add the search bit for others on every directory from @path up to /, so a
- * server running as its own system user can reach its data directory.  Only
- * "x" is added, never "r": names inside stay unlisted.
+ * The environment's directory under the server base (new string):
+ * "<project>-<env>-<hash of the state directory>", so two checkouts of one
+ * project never share a server.
  */
-static void local_db_traversable(local_prov *p, hoist_ctx *ctx, const char *path)
+static char *local_db_server_root(local_prov *p, const hoist_resource *r)
+{
+    char *name = hoist_kit_xasprintf("%.20s-%.20s", r->project ? r->project : "project",
+                                 r->env ? r->env : "env");
+    for (char *c = name; *c; c++)
+        if (!(*c >= 'a' && *c <= 'z') && !(*c >= 'A' && *c <= 'Z') && !(*c >= '0' && *c <= '9') &&
+            *c != '-' && *c != '_')
+            *c = '_';
+    uint64_t h = hoist_kit_fnv1a(HOIST_KIT_FNV64_INIT, p->dir, strlen(p->dir));
+    char *root = hoist_kit_xasprintf("%s/%s-%08lx", local_db_server_base(), name,
+                                 (unsigned long)(h & 0xffffffffUL));
+    free(name);
+    return root;
+}
+
+/*
+ * mkdir -p @path where each directory it creates from the server base down
+ * is root's, mode 0711: the server's user may pass, not list.  Only
+ * hoist's own directories are made or changed.  0, or -1 with errno.
+ */
+static int local_db_mkdir_passable(const char *path)
 {
     char *s = hoist_kit_xstrdup(path);
-    for (;;) {
-        struct stat st;
-        if (stat(s, &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH)) {
-            if (chmod(s, (st.st_mode & 07777) | S_IXOTH) == 0)
-                p->host->log(ctx, HOIST_LOG_INFO,
-                             "made %s searchable (o+x) so the %s user can reach its data", s,
-                             "database server");
+    int rc = 0;
+    for (char *q = s + 1;; q++) {
+        if (*q == '/' || *q == '\0') {
+            char c = *q;
+            *q = '\0';
+            if (mkdir(s, 0711) == 0) {
+                if (chmod(s, 0711) != 0) { /* past the umask */
+                    rc = -1;
+                    break;
+                }
+            } else if (errno != EEXIST) {
+                rc = -1;
+                break;
+            }
+            *q = c;
+            if (c == '\0')
+                break;
         }
-        char *slash = strrchr(s, '/');
-        if (!slash || slash == s)
-            break;
-        *slash = '\0';
     }
+    int e = errno;
     free(s);
+    errno = e;
+    return rc;
 }
 
 /* The live server named by pid file @file in the data dir, or 0. */
@@ -704,41 +746,73 @@ static hoist_status local_db_setup(local_prov *p, hoist_ctx *ctx, const hoist_re
     db->data = hoist_kit_xasprintf("%s/data", db->dir);
     db->log = local_path(p, "logs/db-%s.log", r->name);
     db->portkey = hoist_kit_xasprintf("db/%s", r->name);
+    char *srv_root = geteuid() == 0 ? local_db_server_root(p, r) : NULL;
+    char *srv_dir = srv_root ? hoist_kit_xasprintf("%s/db/%s", srv_root, r->name) : NULL;
     const char *engine = json_string_value(json_object_get(r->spec, "engine"));
     json_t *meta = NULL;
-    if (!engine) {
-        char *mp = hoist_kit_xasprintf("%s/meta.json", db->dir);
+    for (int k = 0; k < 2 && !engine; k++) {
+        if (k == 1 && !srv_dir)
+            break;
+        char *mp = hoist_kit_xasprintf("%s/meta.json", k ? srv_dir : db->dir);
+        json_decref(meta);
         meta = json_load_file(mp, 0, NULL);
         free(mp);
         engine = json_string_value(json_object_get(meta, "engine"));
     }
     db->eng = local_engine_get(engine ? engine : "postgresql");
-    json_decref(meta);
     json_t *v = json_object_get(r->spec, "version");
     if (json_is_string(v))
         db->spec_version = hoist_kit_xstrdup(json_string_value(v));
     else if (json_is_integer(v))
         db->spec_version = hoist_kit_xasprintf("%lld", (long long)json_integer_value(v));
-    if (!db->eng)
-        return p->host->fail(ctx, HOIST_E_UNSUPPORTED,
-                             "database engine '%s' is not offered by the local provider "
-                             "(postgresql, mysql, redis)",
-                             engine);
+    if (!db->eng) {
+        free(srv_root);
+        free(srv_dir);
+        p->host->fail(ctx, HOIST_E_UNSUPPORTED,
+                      "database engine '%s' is not offered by the local provider "
+                      "(postgresql, mysql, redis)",
+                      engine);
+        json_decref(meta); /* @engine may point into it */
+        return HOIST_E_UNSUPPORTED;
+    }
+    json_decref(meta);
     if (geteuid() == 0 && db->eng->sys_user) {
         struct passwd *pw = getpwnam(db->eng->sys_user);
-        if (!pw)
+        if (!pw) {
+            free(srv_root);
+            free(srv_dir);
             return p->host->fail(ctx, HOIST_E_INVALID,
                                  "%s refuses to run as root and the `%s` user does not exist: "
                                  "`apt-get install -y %s` creates it",
                                  db->eng->name, db->eng->sys_user, db->eng->apt);
+        }
         db->drop = 1;
         db->uid = pw->pw_uid;
         db->gid = pw->pw_gid;
         db->os_user = hoist_kit_xstrdup(pw->pw_name);
+        struct stat sb;
+        char *legacy = hoist_kit_xasprintf("%s/PG_VERSION", db->data);
+        char *legacy2 = hoist_kit_xasprintf("%s/mysql", db->data);
+        /* A server set up by an older hoist inside the project keeps its
+           data where it is (destroy and deploy again to move it). */
+        if (stat(legacy, &sb) != 0 && stat(legacy2, &sb) != 0) {
+            free(db->dir);
+            free(db->data);
+            free(db->log);
+            db->dir = srv_dir;
+            db->data = hoist_kit_xasprintf("%s/data", db->dir);
+            db->log = hoist_kit_xasprintf("%s/logs/db-%s.log", srv_root, r->name);
+            db->srv_root = srv_root;
+            srv_dir = srv_root = NULL;
+        }
+        free(legacy);
+        free(legacy2);
     } else {
         struct passwd *pw = getpwuid(geteuid());
         db->os_user = hoist_kit_xstrdup(pw ? pw->pw_name : "root");
     }
+    free(srv_root);
+    free(srv_dir);
     return HOIST_OK;
 }
 
@@ -801,16 +875,22 @@ static hoist_status local_db_write_meta(local_prov *p, hoist_ctx *ctx, local_db 
 
 static hoist_status local_db_prepare_dirs(local_prov *p, hoist_ctx *ctx, local_db *db)
 {
-    char *logs = local_path(p, "logs");
+    char *logs = db->srv_root ? hoist_kit_xasprintf("%s/logs", db->srv_root) : local_path(p, "logs");
     hoist_status st = HOIST_OK;
-    if (local_mkdirs(db->dir, 0700) != 0 || local_mkdirs(logs, 0700) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot create %s: %s", db->dir,
-                           strerror(errno));
+    int made = db->srv_root ? local_db_mkdir_passable(db->dir) == 0 &&
+                                  local_db_mkdir_passable(logs) == 0
+                            : local_mkdirs(db->dir, 0700) == 0 && local_mkdirs(logs, 0700) == 0;
+    if (!made) {
+        st = p->host->fail(ctx, HOIST_E_INTERNAL,
+                           "cannot create %s: %s%s", db->dir, strerror(errno),
+                           db->srv_root ? " (set HOIST_LOCAL_SERVER_ROOT to a directory the "
+                                          "server's user can reach)" : "");
         goto cleanup;
     }
     if (db->drop) {
-        local_db_traversable(p, ctx, db->dir);
-        local_db_traversable(p, ctx, logs);
+        if (db->srv_root)
+            p->host->log(ctx, HOIST_LOG_DEBUG, "%s runs as %s with its files in %s",
+                         db->eng->name, db->os_user, db->dir);
         /* The server's log file must be writable by the server's user. */
         int fd = open(db->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0 || fchown(fd, db->uid, db->gid) != 0) {
@@ -939,6 +1019,18 @@ static hoist_status local_database_destroy(void *vp, hoist_ctx *ctx, const hoist
     if (st == HOIST_OK) {
         unlink(db.log);
         local_port_release(p, db.portkey);
+        if (db.srv_root) {
+            /* hoist's own directories, when no other database uses them */
+            char *d = hoist_kit_xasprintf("%s/db", db.srv_root), *l = hoist_kit_xasprintf("%s/logs",
+                                                                                 db.srv_root);
+            rmdir(d);
+            rmdir(l);
+            rmdir(db.srv_root);
+            if (!getenv("HOIST_LOCAL_SERVER_ROOT"))
+                rmdir(LOCAL_SERVER_ROOT);
+            free(d);
+            free(l);
+        }
     }
     local_db_free(&db);
     return st;

@@ -14,6 +14,7 @@
 #include "state.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -210,6 +211,90 @@ static int timeouts(pipe_env *pe, hoist_run_opts *ro)
     return 0;
 }
 
+/* rm -rf @path without following symbolic links; best effort. */
+static void rm_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return;
+    if (S_ISDIR(sb.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char *sub = hoist_xasprintf("%s/%s", path, e->d_name);
+            rm_tree(sub);
+            free(sub);
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+/* 1 when directory @dir holds a state document ("*.json"). */
+static int has_state_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int found = 0;
+    struct dirent *e;
+    while (d && !found && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        found = n > 5 && strcmp(e->d_name + n - 5, ".json") == 0;
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/*
+ * After a destroy that left nothing recorded, remove what the environment
+ * made under .hoist/: its state file and lock (file backend), the driver's
+ * directory .hoist/PROVIDER/ENV, and, once no environment is recorded in
+ * .hoist/state, the image cache and the build logs; then the directories
+ * left empty.  A kubeconfig written by `hoist kubeconfig` and any file of
+ * the user's stay.
+ */
+static void tidy_destroyed(pipe_env *pe)
+{
+    char **keys = hoist_state_keys(pe->st);
+    int left = keys[0] != NULL;
+    hoist_strv_free(keys);
+    if (left)
+        return;
+    char *err = NULL;
+    int removed = hoist_state_remove_if_empty(pe->st, &err);
+    if (removed < 0) {
+        fprintf(stderr, "hoist destroy: %s\n", err);
+        free(err);
+        return;
+    }
+    const char *dir = pe->cfg->dir;
+    char *drv = hoist_xasprintf("%s/.hoist/%s/%s", dir, pe->env->provider, pe->env->name);
+    char *prov = hoist_xasprintf("%s/.hoist/%s", dir, pe->env->provider);
+    char *state = hoist_xasprintf("%s/.hoist/state", dir);
+    char *top = hoist_xasprintf("%s/.hoist", dir);
+    rm_tree(drv);
+    rmdir(prov);
+    /* with a shared (S3) state other environments may still use the images */
+    if (removed == 1 && !has_state_files(state)) {
+        char *images = hoist_xasprintf("%s/images", top), *logs = hoist_xasprintf("%s/logs", top);
+        rm_tree(images);
+        rm_tree(logs);
+        free(images);
+        free(logs);
+        rmdir(state);
+    }
+    rmdir(top);
+    free(drv);
+    free(prov);
+    free(state);
+    free(top);
+}
+
 /* Plan, confirm, run: shared by deploy, destroy and pause. */
 static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
 {
@@ -241,6 +326,8 @@ static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
     if (!is_json(o))
         hoist_plan_print(p, stdout, 0, hoist_use_color(stdout));
     if (!hoist_plan_has_changes(p)) {
+        if (mode == HOIST_PLAN_DEPLOY)
+            hoist_run_record_observed(&pe.er, p); /* e.g. a pid that changed */
         if (!is_json(o))
             printf("Nothing to do: environment '%s' is up to date.\n", pe.env->name);
         else
@@ -293,6 +380,8 @@ static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
         }
     }
 done:
+    if (p && mode == HOIST_PLAN_DESTROY && rc == EXIT_DONE)
+        tidy_destroyed(&pe);
     hoist_events_free(ev);
     free(err);
     hoist_plan_free(p);
@@ -313,6 +402,44 @@ int cmd_destroy(cli_opts *o)
 int cmd_pause(cli_opts *o)
 {
     return run_mode(o, HOIST_PLAN_PAUSE, "pause");
+}
+
+/* What people look for in an observed resource (observe's live outputs). */
+static const char *const live_keys[] = {"url", "port", "pid", NULL};
+
+/* The live outputs of @obs worth showing, as a new object (may be empty). */
+static json_t *live_outputs(json_t *obs)
+{
+    json_t *o = json_object();
+    for (const char *const *k = live_keys; *k; k++) {
+        json_t *v = json_object_get(obs, *k);
+        if (json_is_string(v) || json_is_integer(v))
+            json_object_set(o, *k, v);
+    }
+    return o;
+}
+
+/* "    url http://127.0.0.1:20001/  port 20001  pid 4242" under the row. */
+static void print_live(json_t *obs)
+{
+    json_t *o = live_outputs(obs), *v;
+    const char *k;
+    if (json_object_size(o)) {
+        printf("   ");
+        for (const char *const *key = live_keys; *key; key++) {
+            if (!(v = json_object_get(o, *key)))
+                continue;
+            k = *key;
+            if (json_is_string(v)) {
+                char *r = hoist_redact(json_string_value(v));
+                printf(" %s %s", k, r);
+                free(r);
+            } else
+                printf(" %s %lld", k, (long long)json_integer_value(v));
+        }
+        putchar('\n');
+    }
+    json_decref(o);
 }
 
 int cmd_status(cli_opts *o)
@@ -353,10 +480,12 @@ int cmd_status(cli_opts *o)
             verdict = "in sync";
         drift += strcmp(verdict, "in sync") != 0 && strcmp(verdict, "paused") != 0;
         if (is_json(o)) {
-            json_array_append_new(arr, json_pack("{s:s,s:s?,s:s?,s:s,s:o}", "resource", it->key,
-                                                 "recorded", it->recorded_status, "observed",
-                                                 it->observed, "drift", verdict, "changed",
-                                                 it->changed ? json_incref(it->changed) : json_array()));
+            json_t *row = json_pack("{s:s,s:s?,s:s?,s:s,s:o}", "resource", it->key,
+                                    "recorded", it->recorded_status, "observed",
+                                    it->observed, "drift", verdict, "changed",
+                                    it->changed ? json_incref(it->changed) : json_array());
+            json_object_update_new(row, live_outputs(it->observed_outputs)); /* url, port, pid */
+            json_array_append_new(arr, row);
         } else {
             char *obs = hoist_redact(it->observed ? it->observed : "-");
             printf("%-30s %-17s %-10s %s", it->key, it->recorded_status ? it->recorded_status : "-",
@@ -368,6 +497,7 @@ int cmd_status(cli_opts *o)
             }
             putchar('\n');
             free(obs);
+            print_live(it->observed_outputs);
         }
     }
     if (is_json(o)) {
@@ -530,14 +660,18 @@ const char cli_help_destroy[] =
      "the network last).  A resource is forgotten only once the provider confirms\n"
      "it is gone.  Asks you to type the environment name (--yes skips it;\n"
      "without a terminal --yes is required).  Environments marked\n"
-     "`protected: true` need --force as well (exit 2 without it).\n"
+     "`protected: true` need --force as well (exit 2 without it).  When nothing\n"
+     "is left, also removes what the environment made under .hoist/ (state file\n"
+     "and lock, .hoist/PROVIDER/ENV; the image cache and build logs once no\n"
+     "environment is recorded in .hoist/state); files of yours stay.\n"
      "Ctrl-C and exit codes as for deploy.\n";
 
 const char cli_help_status[] =
      "usage: hoist status [-f FILE] -e ENV [-o json]\n\n"
      "Observes each recorded resource in the cloud and compares it with the state\n"
      "and hoist.yml: missing, changed, not ready, not deployed, not in hoist.yml,\n"
-     "paused, in sync.  Takes no lock.  -o json prints {resources, drift}.\n"
+     "paused, in sync; under a resource its live url, port and pid where it has\n"
+     "them.  Takes no lock.  -o json prints {resources, drift}.\n"
      "Exit 0 when everything is in sync or paused, 1 when something drifted.\n";
 
 const char cli_help_pause[] =

@@ -44,7 +44,8 @@ const server = http.createServer((req, res) => {
 });
 
 const port = Number(process.env.PORT || 3000);
-server.listen(port, () => console.log(`api listening on port ${port}`));
+// HOST: 127.0.0.1 on the local provider; unset (every interface) in a container.
+server.listen(port, process.env.HOST || undefined, () => console.log(`api listening on port ${port}`));
 
 function stop() {
   server.close(() => pool.end().then(() => process.exit(0)));
