@@ -1356,9 +1356,9 @@ hoist_config *hoist_config_load(const char *path, hoist_provider_exists_fn exist
     hoist_config *cfg = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        hoist_diags_add(diags, (hoist_loc){.file = path}, "cannot open: %s%s", strerror(errno),
-                        errno == ENOENT ? " (run hoist in the project directory or pass -f)"
-                                        : "");
+        hoist_diags_add(diags, (hoist_loc){.file = path}, "cannot open: %s%s",
+                        hoist_strerror(errno),
+                        errno == ENOENT ? " (run hoist in the project directory or pass -f)" : "");
         goto cleanup;
     }
     char chunk[65536];
@@ -1366,7 +1366,7 @@ hoist_config *hoist_config_load(const char *path, hoist_provider_exists_fn exist
     while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         hoist_buf_add(&b, chunk, n);
     if (ferror(fp)) {
-        hoist_diags_add(diags, (hoist_loc){.file = path}, "cannot read: %s", strerror(errno));
+        hoist_diags_add(diags, (hoist_loc){.file = path}, "cannot read: %s", hoist_strerror(errno));
         goto cleanup;
     }
     cfg = hoist_config_parse(path, b.s ? b.s : "", b.len, exists, arg, diags);

@@ -53,6 +53,15 @@ char *hoist_base64_decode(const char *s, size_t *len);
 /* Monotonic milliseconds, and wall-clock Unix seconds. */
 long long hoist_now_ms(void);
 
+/* @t as UTC "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339), a malloc'd string.
+   Thread-safe (gmtime_r; gmtime(3) shares one struct between threads). */
+char *hoist_utc_iso(long long t);
+
+/* The message for errno value @err, like strerror(3) but thread-safe: the
+   text lives in a per-thread buffer, valid until this thread's next call
+   (so never two calls in one argument list).  Never NULL. */
+const char *hoist_strerror(int err);
+
 /* A temporary name next to @path, unique within the machine: "@path.@tag.
    <pid>.<n>", n counting calls in this process, so two threads writing the
    same final file (parallel builds sharing a blob) never share a temporary.

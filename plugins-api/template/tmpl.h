@@ -47,6 +47,11 @@ hoist_status tmpl_api_create(tmpl_prov *p, hoist_ctx *ctx, const char *kind,
 /* Start deleting @id.  HOIST_OK (also when it is already gone). */
 hoist_status tmpl_api_delete(tmpl_prov *p, hoist_ctx *ctx, const char *kind, const char *id);
 
+/* strerror(3) for threads: several threads call the driver at once, and
+ * strerror may share one buffer between them.  The text is valid until this
+ * thread's next call. */
+const char *tmpl_strerror(int err);
+
 /* ---- the reconciliation every kind shares (tmpl_api.c) ------------------ */
 
 /* Fill the outputs/secrets of @obj for the core; a kind-specific hook. */

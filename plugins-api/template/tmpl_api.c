@@ -47,7 +47,8 @@ static hoist_status tmpl_write(tmpl_prov *p, hoist_ctx *ctx, const char *kind, j
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     size_t len = strlen(text);
     if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 || rename(tmp, path) != 0) {
-        st = p->host->fail(ctx, HOIST_E_TRANSIENT, "cannot write %s: %s", path, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_TRANSIENT, "cannot write %s: %s", path,
+                           tmpl_strerror(errno));
         unlink(tmp);
     }
 cleanup:
@@ -57,6 +58,15 @@ cleanup:
     free(tmp);
     free(path);
     return st;
+}
+
+const char *tmpl_strerror(int err)
+{
+    static _Thread_local char buf[128];
+    /* strerror_r is XSI (returns 0, fills buf) or GNU (returns the text),
+     * depending on feature macros; _Generic reads either. */
+    __auto_type r = strerror_r(err, buf, sizeof buf);
+    return _Generic(r, char *: r, default: r == 0 ? buf : "unknown error");
 }
 
 /* A fresh id, chosen by "the cloud" as real clouds do. */
@@ -145,7 +155,8 @@ hoist_status tmpl_api_find(tmpl_prov *p, hoist_ctx *ctx, const char *kind,
     pthread_mutex_lock(&p->lock);
     DIR *d = opendir(p->dir);
     if (!d) {
-        st = p->host->fail(ctx, HOIST_E_TRANSIENT, "cannot list %s: %s", p->dir, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_TRANSIENT, "cannot list %s: %s", p->dir,
+                           tmpl_strerror(errno));
         goto cleanup;
     }
     struct dirent *e;

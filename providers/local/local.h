@@ -47,6 +47,9 @@ typedef struct local_prov {
 void *local_xmalloc(size_t n);
 char *local_xstrdup(const char *s); /* NULL -> NULL */
 char *local_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* strerror(3) that is thread-safe: the text is in a per-thread buffer, valid
+   until this thread's next call.  Never NULL. */
+const char *local_strerror(int err);
 
 /* A small growable string, always NUL-terminated. */
 typedef struct local_buf {

@@ -156,7 +156,7 @@ static hoist_status local_app_setup(local_prov *p, hoist_ctx *ctx, const hoist_r
     uint64_t tree;
     if (local_tree_digest(a->src, local_skip, &tree) != 0)
         return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot read the source of %s (%s): %s",
-                             r->name, a->src, strerror(errno));
+                             r->name, a->src, local_strerror(errno));
     char *bspec = json_dumps(json_object_get(r->spec, "build"), JSON_COMPACT | JSON_SORT_KEYS |
                                                                     JSON_ENCODE_ANY);
     uint64_t bh = local_fnv(tree, bspec ? bspec : "", bspec ? strlen(bspec) : 0);
@@ -260,7 +260,7 @@ static hoist_status local_app_build(local_prov *p, hoist_ctx *ctx, local_app *a)
     if (local_rmrf(a->rel) != 0 || local_mkdirs(a->dir, 0700) != 0 ||
         local_copytree(a->src, a->rel, local_skip) != 0) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot copy %s to %s: %s", a->src, a->rel,
-                           strerror(errno));
+                           local_strerror(errno));
         goto cleanup;
     }
     /* The core resolves the build step (build.command, else npm ci / npm
@@ -282,7 +282,8 @@ static hoist_status local_app_build(local_prov *p, hoist_ctx *ctx, local_app *a)
         free(logs);
         fd = open(blog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0) {
-            st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", blog, strerror(errno));
+            st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", blog,
+                               local_strerror(errno));
             goto cleanup;
         }
         char *shown = local_argv_str(cmd);
@@ -304,7 +305,8 @@ static hoist_status local_app_build(local_prov *p, hoist_ctx *ctx, local_app *a)
             goto cleanup;
     }
     if (local_write_file(marker, a->build_hash, strlen(a->build_hash), 0600) != 0)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", marker, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", marker,
+                           local_strerror(errno));
 cleanup:
     if (fd >= 0)
         close(fd);
@@ -426,7 +428,8 @@ static hoist_status local_inst_start(local_prov *p, hoist_ctx *ctx, local_app *a
     }
     if (local_mkdirs(idir, 0700) != 0 || local_mkdirs(logs, 0700) != 0 ||
         local_write_file(hf, a->run_hash, strlen(a->run_hash), 0600) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot prepare %s: %s", idir, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot prepare %s: %s", idir,
+                           local_strerror(errno));
         goto cleanup;
     }
     unlink(rf);
@@ -459,7 +462,8 @@ static hoist_status local_inst_start(local_prov *p, hoist_ctx *ctx, local_app *a
     local_spawn s = {.argv = argv, .envp = (const char *const *)env.v, .cwd = a->rel,
                      .out_fd = -1, .detach = 1};
     if (local_run(p, ctx, &s, NULL, NULL) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot start %s: %s", p->runner, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot start %s: %s", p->runner,
+                           local_strerror(errno));
         goto cleanup;
     }
     /* The runner writes its pid file first thing; wait for it so that a
@@ -763,7 +767,8 @@ static hoist_status local_app_destroy(void *vp, hoist_ctx *ctx, const hoist_reso
     int n = local_inst_list(&a, idx, 64);
     local_app_stop_all(p, ctx, &a);
     if (local_rmrf(a.dir) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot remove %s: %s", a.dir, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot remove %s: %s", a.dir,
+                           local_strerror(errno));
         goto cleanup;
     }
     for (int k = 0; k < n; k++) {
@@ -822,7 +827,7 @@ static hoist_status local_app_logs(void *vp, hoist_ctx *ctx, const hoist_resourc
             char *log = local_app_log(p, a.name, i);
             if (local_copy_from(log, &offs[i], fd) != 0) {
                 st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot copy %s: %s", log,
-                                   strerror(errno));
+                                   local_strerror(errno));
                 free(log);
                 goto cleanup;
             }

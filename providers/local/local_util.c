@@ -27,6 +27,15 @@ void *local_xmalloc(size_t n)
     return q;
 }
 
+/* strerror_r is XSI (returns 0, fills buf) or GNU (returns the text, maybe
+ * not in buf) depending on feature macros; _Generic reads either. */
+const char *local_strerror(int err)
+{
+    static _Thread_local char buf[128];
+    __auto_type r = strerror_r(err, buf, sizeof buf);
+    return _Generic(r, char *: r, default: r == 0 ? buf : "unknown error");
+}
+
 char *local_xstrdup(const char *s)
 {
     if (!s)
@@ -676,13 +685,14 @@ static void local_child(const local_spawn *s, int in_fd, int out_fd)
         close(fd);
     if (s->drop) {
         if (setgroups(0, NULL) != 0 || setgid(s->gid) != 0 || setuid(s->uid) != 0) {
-            dprintf(2, "hoist: cannot switch to uid %ld: %s\n", (long)s->uid, strerror(errno));
+            dprintf(2, "hoist: cannot switch to uid %ld: %s\n", (long)s->uid,
+                    local_strerror(errno));
             _exit(126);
         }
     }
     const char *cwd = s->cwd ? s->cwd : (s->drop ? "/" : NULL);
     if (cwd && chdir(cwd) != 0) {
-        dprintf(2, "hoist: cannot enter %s: %s\n", cwd, strerror(errno));
+        dprintf(2, "hoist: cannot enter %s: %s\n", cwd, local_strerror(errno));
         _exit(126);
     }
     extern char **environ;
@@ -690,7 +700,7 @@ static void local_child(const local_spawn *s, int in_fd, int out_fd)
     const char *prog = s->argv[0];
     char *found = strchr(prog, '/') ? NULL : local_which(prog);
     execve(found ? found : prog, (char *const *)s->argv, env);
-    dprintf(2, "hoist: cannot run %s: %s\n", prog, strerror(errno));
+    dprintf(2, "hoist: cannot run %s: %s\n", prog, local_strerror(errno));
     _exit(127);
 }
 

@@ -53,6 +53,16 @@ typedef struct null_prov {
 
 static void null_sleep_for(null_prov *p, hoist_ctx *ctx, long left);
 
+/* strerror(3) is not thread-safe; strerror_r is XSI (returns 0, fills @buf)
+ * or GNU (returns the text) depending on feature macros: _Generic reads
+ * either.  The text is valid until this thread's next call. */
+static const char *null_strerror(int err)
+{
+    static _Thread_local char buf[128];
+    __auto_type r = strerror_r(err, buf, sizeof buf);
+    return _Generic(r, char *: r, default: r == 0 ? buf : "unknown error");
+}
+
 static void null_sleep(null_prov *p, hoist_ctx *ctx)
 {
     null_sleep_for(p, ctx, p->latency_ms);
@@ -169,7 +179,7 @@ static hoist_status null_ensure_kind(const char *kind, void *vp, hoist_ctx *ctx,
             json_decref(obj);
             free(path);
             return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write the cloud directory %s: %s",
-                                 p->dir, strerror(errno));
+                                 p->dir, null_strerror(errno));
         }
     } else if (!json_equal(json_object_get(obj, "spec"), r->spec)) {
         json_object_set(obj, "spec", r->spec);
@@ -235,7 +245,7 @@ static hoist_status null_destroy_kind(const char *kind, void *vp, hoist_ctx *ctx
     int e = errno;
     free(path);
     if (rc != 0 && e != ENOENT)
-        return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot delete: %s", strerror(e));
+        return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot delete: %s", null_strerror(e));
     return HOIST_OK;
 }
 

@@ -1004,7 +1004,8 @@ int main(int argc, char **argv)
     c.state_dir = hoist_xasprintf("%s/hoist-conformance-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     int rc = 1, have_dir = mkdtemp(c.state_dir) != NULL;
     if (!have_dir) {
-        fprintf(stderr, "hoist-conformance: cannot create %s: %s\n", c.state_dir, strerror(errno));
+        fprintf(stderr, "hoist-conformance: cannot create %s: %s\n", c.state_dir,
+                hoist_strerror(errno));
         goto cleanup;
     }
     printf("hoist-conformance: driver '%s'\n", name);
