@@ -58,7 +58,7 @@ typedef struct s3b {
     pthread_t th;
     int th_on, stop, lost;
     char *operation, *lock_id, *lock_etag, *since;
-    volatile int *cancel;
+    hoist_flag *cancel;
 } s3b;
 
 /* ---------------------------------------------------------------- requests */
@@ -549,7 +549,7 @@ static void s3_unlock(hoist_state_backend *b)
     s->lock_etag = NULL;
 }
 
-static void s3_set_cancel(hoist_state_backend *b, volatile int *flag)
+static void s3_set_cancel(hoist_state_backend *b, hoist_flag *flag)
 {
     s3b *s = b->data;
     pthread_mutex_lock(&s->mu);
