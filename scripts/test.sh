@@ -1,7 +1,10 @@
 #!/bin/sh
-# The whole test suite: build and `make check` in build/, then the same suite
-# again under AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/.
-# Logs: build/test-suite.log, build/tests/*.log (and the same under build-asan/).
+# The whole test suite: build and `make check` in build/, then the suites
+# that start threads under ThreadSanitizer in build-tsan/, then the whole
+# suite again under AddressSanitizer + UndefinedBehaviorSanitizer in
+# build-asan/.  HOIST_SKIP_TSAN=1 / HOIST_SKIP_ASAN=1 skip a sanitizer pass.
+# Logs: build/test-suite.log, build/tests/*.log (and the same under
+# build-tsan/ and build-asan/).
 set -e
 cd "$(dirname "$0")/.."
 [ -x configure ] || ./autogen.sh
@@ -9,6 +12,23 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 mkdir -p build
 (cd build && ../configure -q && make -s -j"$jobs" && make -s -j"$jobs" check)
+
+# The suites whose code runs on several threads: the run executor's workers
+# and supervisor, plan's parallel observers, the HTTP layer against threaded
+# test servers, S3 lease renewal, the conformance checker's parallel calls,
+# and the CLI's deploy with its SIGINT flag.  Any report is an error
+# (halt_on_error; TSan's exit code 66 fails the test).
+tsan_tests="tests/check_run tests/check_graph tests/check_state tests/check_http \
+tests/check_state_s3 tests/check_kube tests/check_conformance tests/pipeline_cli.sh"
+if [ "${HOIST_SKIP_TSAN:-0}" != 1 ]; then
+  mkdir -p build-tsan
+  tsan='-fsanitize=thread'
+  (cd build-tsan && ../configure -q CFLAGS="-g -O1 -fno-omit-frame-pointer $tsan" \
+      LDFLAGS="$tsan" &&
+   make -s -j"$jobs" &&
+   TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+   make -s -j"$jobs" check TESTS="$tsan_tests")
+fi
 
 if [ "${HOIST_SKIP_ASAN:-0}" != 1 ]; then
   mkdir -p build-asan
