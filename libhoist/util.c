@@ -172,18 +172,14 @@ char *hoist_utc_iso(long long t)
     return hoist_xstrdup(b);
 }
 
-/* strerror_r comes in two shapes: XSI returns 0 and fills @buf, GNU (with
- * _GNU_SOURCE) returns the message, which may or may not be @buf.  _Generic
- * picks the right reading at compile time, whichever libc and feature
- * macros are in force. */
-#define STRERROR_R_RESULT(r, buf)                                                                  \
-    _Generic((r), char *: (r), int: (r) == 0 ? (buf) : "unknown error")
-
 const char *hoist_strerror(int err)
 {
     static _Thread_local char buf[256];
-    const char *m = STRERROR_R_RESULT(strerror_r(err, buf, sizeof buf), buf);
-    return m && *m ? m : "unknown error";
+    /* strerror_r comes in two shapes: XSI returns 0 and fills buf, GNU (with
+     * _GNU_SOURCE) returns the message, which may or may not be buf.
+     * _Generic reads either, whichever libc and feature macros are in force. */
+    __auto_type r = strerror_r(err, buf, sizeof buf);
+    return _Generic(r, char *: r, default: r == 0 ? buf : "unknown error");
 }
 
 int hoist_mkdirs(const char *path, unsigned mode)
