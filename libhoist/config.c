@@ -1560,9 +1560,9 @@ hoist_config *hoist_config_load_hooks(const char *path, const hoist_config_hooks
     hoist_config *cfg = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        hoist_diags_add(diags, (hoist_loc){.file = path}, "cannot open: %s%s", strerror(errno),
-                        errno == ENOENT ? " (run hoist in the project directory or pass -f)"
-                                        : "");
+        hoist_diags_add(diags, (hoist_loc){.file = path}, "cannot open: %s%s",
+                        hoist_strerror(errno),
+                        errno == ENOENT ? " (run hoist in the project directory or pass -f)" : "");
         goto cleanup;
     }
     char chunk[65536];
@@ -1570,7 +1570,7 @@ hoist_config *hoist_config_load_hooks(const char *path, const hoist_config_hooks
     while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         hoist_buf_add(&b, chunk, n);
     if (ferror(fp)) {
-        hoist_diags_add(diags, (hoist_loc){.file = path}, "cannot read: %s", strerror(errno));
+        hoist_diags_add(diags, (hoist_loc){.file = path}, "cannot read: %s", hoist_strerror(errno));
         goto cleanup;
     }
     cfg = hoist_config_parse_hooks(path, b.s ? b.s : "", b.len, h, diags);

@@ -57,7 +57,7 @@ static json_t *ini_section(const char *path, const char *section, int *found, ch
     *found = 0;
     if (!fp) {
         if (errno != ENOENT)
-            *err = hoist_xasprintf("cannot read %s: %s", path, strerror(errno));
+            *err = hoist_xasprintf("cannot read %s: %s", path, hoist_strerror(errno));
         return NULL;
     }
     json_t *o = json_object();
@@ -338,7 +338,7 @@ static json_t *yaml_load(const char *path, char **err)
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         if (errno != ENOENT)
-            *err = hoist_xasprintf("cannot read %s: %s", path, strerror(errno));
+            *err = hoist_xasprintf("cannot read %s: %s", path, hoist_strerror(errno));
         return NULL;
     }
     yaml_parser_t p;

@@ -135,7 +135,7 @@ static const char *host_state_dir(hoist_ctx *ctx)
         return NULL;
     if (hoist_mkdirs(ctx->drv->state_dir, 0700) != 0) {
         hoist_log(HOIST_LOG_WARN_, ctx->prefix, "cannot create %s: %s", ctx->drv->state_dir,
-                  strerror(errno));
+                  hoist_strerror(errno));
         return NULL;
     }
     return ctx->drv->state_dir;

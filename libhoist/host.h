@@ -7,6 +7,8 @@
 
 #include <hoist/host.h>
 
+#include "util.h"
+
 struct hoist_driver;
 
 struct hoist_ctx {
@@ -14,7 +16,7 @@ struct hoist_ctx {
     char *prefix;              /* "aws" or "aws: database main" */
     hoist_status err_status;   /* first fail() wins */
     char *err;                 /* its message (redacted at print time) */
-    volatile int *cancel;      /* shared by a run; may be NULL */
+    hoist_flag *cancel;        /* shared by a run; may be NULL */
     long long deadline_ms;     /* monotonic; 0 = none */
     char *progress;            /* host->progress's last line (ABI 1.3), or NULL */
 };

@@ -755,7 +755,9 @@ hoist_status hoist_http(hoist_ctx *ctx, const hoist_http_request *req, hoist_htt
                                  *errbuf ? errbuf : curl_easy_strerror(rc), dt, attempt);
             /* Split the stored header block into lines for masking. */
             char *copy = hoist_xstrdup(x.headers.s ? x.headers.s : "");
-            for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
+            char *save = NULL; /* strtok_r: requests trace from many threads at once */
+            for (char *line = strtok_r(copy, "\n", &save); line;
+                 line = strtok_r(NULL, "\n", &save)) {
                 const char *one[] = {line};
                 trace_headers(&trace, "<", one, 1);
             }

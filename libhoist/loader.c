@@ -131,7 +131,7 @@ static char *unsafe_reason(const char *path, int is_dir)
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return hoist_xasprintf("cannot stat %s: %s", path, strerror(errno));
+        return hoist_xasprintf("cannot stat %s: %s", path, hoist_strerror(errno));
     const char *what = is_dir ? "directory" : "file";
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {
         /* A sticky, root-owned directory such as /tmp is still unsafe for modules. */
@@ -218,7 +218,7 @@ static char *vet_file(const char *path)
     free(dcopy);
     char *real = why ? NULL : realpath(path, NULL);
     if (!why && !real)
-        why = hoist_xasprintf("cannot resolve %s: %s", path, strerror(errno));
+        why = hoist_xasprintf("cannot resolve %s: %s", path, hoist_strerror(errno));
     if (!why) {
         char *rcopy = hoist_xstrdup(real);
         why = unsafe_reason(dirname(rcopy), 1);

@@ -76,7 +76,8 @@ static hoist_status store_blob(hoist_ctx *ctx, const char *cache, const char *di
     char *path = blob_path(cache, digest);
     hoist_status st = HOIST_OK;
     if (access(path, F_OK) != 0 && write_atomic(path, p, len) != 0)
-        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", path, strerror(errno));
+        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", path,
+                            hoist_strerror(errno));
     free(path);
     return st;
 }
@@ -103,16 +104,6 @@ static long long source_date_epoch(void)
     char *end;
     long long v = s && *s ? strtoll(s, &end, 10) : 0;
     return s && *s && !*end && v >= 0 ? v : 0;
-}
-
-static char *rfc3339(long long t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    char b[32];
-    strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return hoist_xstrdup(b);
 }
 
 /* ---- ignore patterns ---- */
@@ -262,7 +253,7 @@ static hoist_status walk(hoist_ctx *ctx, const char *root, const char *rel,
     size_t nn = 0;
     if (!d) {
         st = hoist_ctx_fail(ctx, HOIST_E_INVALID, "cannot read directory %s: %s", dir,
-                            strerror(errno));
+                            hoist_strerror(errno));
         goto cleanup;
     }
     struct dirent *e;
@@ -283,7 +274,8 @@ static hoist_status walk(hoist_ctx *ctx, const char *root, const char *rel,
         struct stat sb;
         int excluded = hoist_ignore_match(ig, r);
         if (lstat(full, &sb) != 0) {
-            st = hoist_ctx_fail(ctx, HOIST_E_INVALID, "cannot stat %s: %s", full, strerror(errno));
+            st = hoist_ctx_fail(ctx, HOIST_E_INVALID, "cannot stat %s: %s", full,
+                                hoist_strerror(errno));
         } else if (S_ISDIR(sb.st_mode) && (!excluded || ig->negations)) {
             if (!excluded) {
                 if (t->n == t->cap)
@@ -417,7 +409,7 @@ static hoist_status add_entry(hoist_ctx *ctx, struct archive *a, const char *roo
         fd = open(full, O_RDONLY);
         if (fd < 0)
             st = hoist_ctx_fail(ctx, HOIST_E_INVALID, "cannot read %s: %s", full,
-                                strerror(errno));
+                                hoist_strerror(errno));
         free(full);
         if (st != HOIST_OK)
             goto cleanup;
@@ -483,7 +475,7 @@ static hoist_status layer_from_tree(hoist_ctx *ctx, const char *dir, const char 
     z_ok = 1;
     if (!(s->out = fopen(out_path, "wb"))) {
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", out_path,
-                            strerror(errno));
+                            hoist_strerror(errno));
         goto cleanup;
     }
     /* pax_restricted: plain ustar headers unless a name or size needs pax. */
@@ -523,7 +515,7 @@ static hoist_status layer_from_tree(hoist_ctx *ctx, const char *dir, const char 
     if (archive_write_close(a) != ARCHIVE_OK || s->failed || sink_deflate(s, Z_FINISH) != 0 ||
         fflush(s->out) != 0) {
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "writing the layer %s failed: %s", out_path,
-                            s->failed ? strerror(errno) : archive_error_string(a));
+                            s->failed ? hoist_strerror(errno) : archive_error_string(a));
         goto cleanup;
     }
     unsigned char h[32];
@@ -540,7 +532,7 @@ cleanup:
         deflateEnd(&s->z);
     if (s->out && fclose(s->out) != 0 && st == HOIST_OK)
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", out_path,
-                            strerror(errno));
+                            hoist_strerror(errno));
     EVP_MD_CTX_free(s->tar_md);
     EVP_MD_CTX_free(s->gz_md);
     free(s);
@@ -572,7 +564,7 @@ static hoist_status cache_init(hoist_ctx *ctx, const char *cache)
     if (hoist_mkdirs(blobs, 0755) != 0 || hoist_mkdirs(apps, 0755) != 0 ||
         (access(layout, F_OK) != 0 && write_atomic(layout, lj, sizeof lj - 1) != 0))
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot create the image cache %s: %s", cache,
-                            strerror(errno));
+                            hoist_strerror(errno));
     free(blobs);
     free(apps);
     free(layout);
@@ -589,7 +581,8 @@ static hoist_status cache_update(hoist_ctx *ctx, const char *cache, const char *
     hoist_status st = HOIST_OK;
     int fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot lock %s: %s", lockp, strerror(errno));
+        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot lock %s: %s", lockp,
+                            hoist_strerror(errno));
         goto cleanup;
     }
     json_t *doc = json_load_file(path, 0, NULL);
@@ -601,7 +594,7 @@ static hoist_status cache_update(hoist_ctx *ctx, const char *cache, const char *
         char *s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
         if (write_atomic(path, s, strlen(s)) != 0)
             st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", path,
-                                strerror(errno));
+                                hoist_strerror(errno));
         free(s);
     }
     json_decref(doc);
@@ -858,7 +851,7 @@ static json_t *image_config(const hoist_config *cfg, const hoist_app_cfg *app,
                           : json_pack("{s:s, s:s, s:{}, s:{s:s, s:[]}}", "architecture",
                                       host_arch(), "os", "linux", "config", "rootfs", "type",
                                       "layers", "diff_ids");
-    char *when = rfc3339(created);
+    char *when = hoist_utc_iso(created);
     json_object_set_new(c, "created", json_string(when));
     json_t *cc = json_object_get(c, "config");
     if (!json_is_object(cc)) {
@@ -1021,7 +1014,7 @@ static hoist_status import_layout(hoist_ctx *ctx, const char *cache, const char 
             if (!ok || rename(tmp, to) != 0) {
                 unlink(tmp);
                 st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot copy blob %s: %s", from,
-                                    strerror(errno));
+                                    hoist_strerror(errno));
             }
             free(tmp);
         }
@@ -1049,7 +1042,7 @@ static hoist_status build_external(hoist_ctx *ctx, const hoist_app_cfg *app, con
     hoist_status st = HOIST_OK;
     if (!mkdtemp(tmpdir)) {
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot create %s: %s", tmpdir,
-                            strerror(errno));
+                            hoist_strerror(errno));
         goto cleanup;
     }
     char *layout = hoist_xasprintf("oci:%s/layout:latest", tmpdir);
@@ -1150,7 +1143,7 @@ static hoist_status copy_tree(hoist_ctx *ctx, const char *root, const src_tree *
         }
         if (!ok)
             st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot copy %s to %s: %s", from, to,
-                                strerror(errno));
+                                hoist_strerror(errno));
         free(from);
         free(to);
     }
@@ -1209,7 +1202,7 @@ static int run_step(hoist_ctx *ctx, json_t *argv, const char *dir, int log)
             chdir(dir) != 0)
             _exit(126);
         execvpe(v[0], v, envp);
-        dprintf(2, "hoist: cannot run %s: %s\n", v[0], strerror(errno));
+        dprintf(2, "hoist: cannot run %s: %s\n", v[0], hoist_strerror(errno));
         _exit(127);
     }
     free(v);
@@ -1253,12 +1246,12 @@ static hoist_status build_step(hoist_ctx *ctx, const hoist_config *cfg, const ho
     if (hoist_mkdirs(logdir, 0700) != 0 ||
         (fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "app %s: cannot write %s: %s", app->name,
-                            logp, strerror(errno));
+                            logp, hoist_strerror(errno));
         goto cleanup;
     }
     if (!mkdtemp(dir)) {
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "app %s: cannot create %s: %s", app->name, dir,
-                            strerror(errno));
+                            hoist_strerror(errno));
         free(dir);
         dir = NULL;
         goto cleanup;
@@ -1312,7 +1305,7 @@ static hoist_status store_layer(hoist_ctx *ctx, const char *cache, const char *t
         char *final = blob_path(cache, l->digest);
         if (rename(tmp, final) != 0)
             st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot store %s: %s", final,
-                                strerror(errno));
+                                hoist_strerror(errno));
         free(final);
     }
     unlink(tmp);
@@ -1494,7 +1487,7 @@ static hoist_status native_build(hoist_ctx *ctx, const hoist_config *cfg,
         char *s = json_dumps(nrec, JSON_INDENT(1) | JSON_SORT_KEYS);
         if (write_atomic(recp, s, strlen(s)) != 0)
             hoist_log(HOIST_LOG_WARN_, app->name, "cannot record the layer in %s: %s", recp,
-                      strerror(errno));
+                      hoist_strerror(errno));
         free(s);
         json_decref(nrec);
     }

@@ -54,7 +54,7 @@ typedef struct hoist_env_run {
     hoist_graph *g;
     hoist_state *st;
     hoist_driver *drv;      /* initialised */
-    volatile int *cancel;   /* may be NULL */
+    hoist_flag *cancel;     /* may be NULL */
 } hoist_env_run;
 
 /*

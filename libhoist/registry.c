@@ -637,7 +637,8 @@ hoist_status hoist_registry_fetch_blob(hoist_registry *reg, hoist_ctx *ctx, cons
     long long got = 0;
     hoist_http_response resp = {0};
     if (!fp) {
-        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", tmp, strerror(errno));
+        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", tmp,
+                            hoist_strerror(errno));
         goto cleanup;
     }
     while (got < size) {
@@ -676,7 +677,7 @@ hoist_status hoist_registry_fetch_blob(hoist_registry *reg, hoist_ctx *ctx, cons
         }
         if (fwrite(resp.body, 1, resp.body_len, fp) != resp.body_len) {
             st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", tmp,
-                                strerror(errno));
+                                hoist_strerror(errno));
             goto cleanup;
         }
         EVP_DigestUpdate(md, resp.body, resp.body_len);
@@ -699,7 +700,8 @@ hoist_status hoist_registry_fetch_blob(hoist_registry *reg, hoist_ctx *ctx, cons
     }
     if (fclose(fp) != 0 || rename(tmp, path) != 0) {
         fp = NULL;
-        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot store %s: %s", path, strerror(errno));
+        st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot store %s: %s", path,
+                            hoist_strerror(errno));
         goto cleanup;
     }
     fp = NULL;
@@ -746,7 +748,7 @@ hoist_status hoist_registry_push_blob(hoist_registry *reg, hoist_ctx *ctx, const
     fp = fopen(path, "rb");
     if (!fp) {
         st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot read blob %s: %s", path,
-                            strerror(errno));
+                            hoist_strerror(errno));
         goto cleanup;
     }
     chunk = hoist_xmalloc(size < HOIST_REGISTRY_CHUNK ? (size_t)size + 1 : HOIST_REGISTRY_CHUNK);
@@ -792,7 +794,7 @@ hoist_status hoist_registry_push_blob(hoist_registry *reg, hoist_ctx *ctx, const
         size_t n = fread(chunk, 1, HOIST_REGISTRY_CHUNK, fp);
         if (ferror(fp)) {
             st = hoist_ctx_fail(ctx, HOIST_E_INTERNAL, "cannot read blob %s: %s", path,
-                                strerror(errno));
+                                hoist_strerror(errno));
             goto cleanup;
         }
         int last = sent + (long long)n >= size;

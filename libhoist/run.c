@@ -58,7 +58,7 @@ typedef struct run {
     size_t left;          /* items not yet terminal */
     int alive;            /* worker threads still looping */
     int stopping;
-    volatile int cancel;  /* cancels calls in flight (after the grace period) */
+    hoist_flag cancel;    /* cancels calls in flight (after the grace period) */
     hoist_run_summary *sum;
     long long timeout_ms[HOIST_KIND_COUNT_];
     hoist_run_opts opts;  /* with defaults applied; R->o points here */
@@ -483,11 +483,11 @@ static void *worker(void *vp)
             t->deadline = now + R->timeout_ms[it->kind];
             emit(R, (size_t)pick, hoist_action_name(it->action), "started", -1, 0, it->reason);
         }
+        t->by = self; /* under mu: the supervisor reads it to abandon a hung call */
         pthread_mutex_unlock(&R->mu);
         json_t *outputs = NULL;
         unsigned poll_ms = 0;
         char *msg = NULL;
-        t->by = self;
         hoist_status st = step(R, (size_t)pick, &outputs, &poll_ms, &msg);
         pthread_mutex_lock(&R->mu);
         t->by = NULL;

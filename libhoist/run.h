@@ -14,7 +14,7 @@
 typedef struct hoist_run_opts {
     int parallelism;                          /* worker threads, >= 1 */
     long long timeout_ms[HOIST_KIND_COUNT_];  /* per-kind deadline; 0 = default */
-    volatile int *stop;      /* set (e.g. by SIGINT): start nothing new; may be NULL */
+    hoist_flag *stop;        /* set (e.g. by SIGINT): start nothing new; may be NULL */
     long long stop_grace_ms; /* after stop, in-flight calls are cancelled after this (default 30 s) */
     unsigned retry_base_ms;  /* first backoff for TRANSIENT errors and polls without a hint (default 1000) */
     unsigned poll_max_ms;    /* backoff ceiling (default 30000) */

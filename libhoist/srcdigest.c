@@ -81,7 +81,7 @@ static int walk(EVP_MD_CTX *md, const ignore_set *ig, const char *root, const ch
     char **names = NULL;
     size_t n = 0;
     if (!d) {
-        *err = hoist_xasprintf("cannot read the app directory %s: %s", path, strerror(errno));
+        *err = hoist_xasprintf("cannot read the app directory %s: %s", path, hoist_strerror(errno));
         goto cleanup;
     }
     struct dirent *e;
@@ -132,7 +132,7 @@ static int walk(EVP_MD_CTX *md, const ignore_set *ig, const char *root, const ch
                 }
             }
             if (!ok)
-                *err = hoist_xasprintf("cannot read %s: %s", cpath, strerror(errno));
+                *err = hoist_xasprintf("cannot read %s: %s", cpath, hoist_strerror(errno));
         } else {
             ok = 1; /* sockets, fifos: not part of a build context */
         }

@@ -63,7 +63,8 @@ static int file_mkdir(file_backend *f, char **err)
 {
     if (hoist_mkdirs(f->dir, 0700) == 0)
         return 0;
-    *err = hoist_xasprintf("cannot create the state directory %s: %s", f->dir, strerror(errno));
+    *err = hoist_xasprintf("cannot create the state directory %s: %s", f->dir,
+                           hoist_strerror(errno));
     return -1;
 }
 
@@ -75,7 +76,7 @@ static hoist_status file_load(hoist_state_backend *b, char **text, char **err)
     if (!fp) {
         if (errno == ENOENT)
             return HOIST_OK;
-        *err = hoist_xasprintf("cannot read the state file %s: %s", f->path, strerror(errno));
+        *err = hoist_xasprintf("cannot read the state file %s: %s", f->path, hoist_strerror(errno));
         return HOIST_E_INTERNAL;
     }
     hoist_buf buf = {0};
@@ -113,7 +114,7 @@ static hoist_status file_save(hoist_state_backend *b, const char *text, char **e
     hoist_status st = HOIST_OK;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) {
-        *err = hoist_xasprintf("cannot write %s: %s", tmp, strerror(errno));
+        *err = hoist_xasprintf("cannot write %s: %s", tmp, hoist_strerror(errno));
         st = HOIST_E_INTERNAL;
         goto cleanup;
     }
@@ -127,7 +128,7 @@ static hoist_status file_save(hoist_state_backend *b, const char *text, char **e
         off += (size_t)w;
     }
     if (off != len || fsync(fd) != 0) {
-        *err = hoist_xasprintf("cannot write %s: %s", tmp, strerror(errno));
+        *err = hoist_xasprintf("cannot write %s: %s", tmp, hoist_strerror(errno));
         st = HOIST_E_INTERNAL;
         close(fd);
         unlink(tmp);
@@ -135,7 +136,7 @@ static hoist_status file_save(hoist_state_backend *b, const char *text, char **e
     }
     close(fd);
     if (rename(tmp, f->path) != 0) {
-        *err = hoist_xasprintf("cannot replace %s: %s", f->path, strerror(errno));
+        *err = hoist_xasprintf("cannot replace %s: %s", f->path, hoist_strerror(errno));
         st = HOIST_E_INTERNAL;
         unlink(tmp);
         goto cleanup;
@@ -183,12 +184,13 @@ again:
         return HOIST_E_INTERNAL;
     fd = open(f->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        *err = hoist_xasprintf("cannot open the lock file %s: %s", f->lockpath, strerror(errno));
+        *err = hoist_xasprintf("cannot open the lock file %s: %s", f->lockpath,
+                               hoist_strerror(errno));
         return HOIST_E_INTERNAL;
     }
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK && errno != EINTR) {
-            *err = hoist_xasprintf("cannot lock %s: %s", f->lockpath, strerror(errno));
+            *err = hoist_xasprintf("cannot lock %s: %s", f->lockpath, hoist_strerror(errno));
             close(fd);
             return HOIST_E_INTERNAL;
         }
@@ -215,12 +217,12 @@ again:
         goto again;
     }
     /* Record who holds it; readers only use it for the message. */
-    char host[256] = "?", since[64];
+    char host[256] = "?";
     gethostname(host, sizeof host - 1);
-    time_t now = time(NULL);
-    strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    char *since = hoist_utc_iso(time(NULL));
     json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "pid", (json_int_t)getpid(), "host", host, "since",
                           since, "operation", operation ? operation : "?");
+    free(since);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (ftruncate(fd, 0) == 0 && pwrite(fd, s, strlen(s), 0) < 0)
@@ -247,7 +249,7 @@ static hoist_status file_remove(hoist_state_backend *b, char **err)
 {
     file_backend *f = b->data;
     if (unlink(f->path) != 0 && errno != ENOENT) {
-        *err = hoist_xasprintf("cannot remove %s: %s", f->path, strerror(errno));
+        *err = hoist_xasprintf("cannot remove %s: %s", f->path, hoist_strerror(errno));
         return HOIST_E_INTERNAL;
     }
     unlink(f->lockpath);
@@ -375,7 +377,8 @@ int hoist_state_key_from_env(unsigned char key[32], char **err)
         char buf[256] = {0};
         FILE *fp = fopen(file, "r");
         if (!fp) {
-            *err = hoist_xasprintf("HOIST_STATE_KEY_FILE: cannot read %s: %s", file, strerror(errno));
+            *err = hoist_xasprintf("HOIST_STATE_KEY_FILE: cannot read %s: %s", file,
+                                   hoist_strerror(errno));
             return -1;
         }
         size_t n = fread(buf, 1, sizeof buf - 1, fp);
@@ -478,14 +481,6 @@ static char *new_uuid(void)
     return hoist_xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
                            u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
                            u[12], u[13], u[14], u[15]);
-}
-
-static char *now_iso(void)
-{
-    char buf[64];
-    time_t now = time(NULL);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    return hoist_xstrdup(buf);
 }
 
 /* Validate a loaded document; unseal its secrets in place.  0 or -1 (*err). */
@@ -756,7 +751,7 @@ hoist_status hoist_state_put(hoist_state *st, const char *kind, const char *name
                              json_t *outputs, json_t *secrets, char **err)
 {
     char *key = hoist_xasprintf("%s/%s", kind, name);
-    char *now = now_iso();
+    char *now = hoist_utc_iso(time(NULL));
     pthread_mutex_lock(&st->mu);
     json_t *res = json_object_get(st->doc, "resources");
     json_t *old = json_object_get(res, key);
@@ -795,7 +790,7 @@ hoist_status hoist_state_set_status(hoist_state *st, const char *kind, const cha
         *err = hoist_xasprintf("internal error: no state record for %s", key);
         rc = HOIST_E_INTERNAL;
     } else {
-        char *now = now_iso();
+        char *now = hoist_utc_iso(time(NULL));
         json_object_set_new(r, "status", json_string(hoist_rstatus_name(status)));
         json_object_set_new(r, "updated_at", json_string(now));
         free(now);

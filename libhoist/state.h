@@ -22,6 +22,8 @@
 #include <hoist/provider.h>
 #include <jansson.h>
 
+#include "util.h"
+
 #define HOIST_STATE_FORMAT 1
 
 /* Resource status as recorded.  The string forms are what the file holds. */
@@ -75,7 +77,7 @@ typedef struct hoist_state_backend {
                                  char **err);
     hoist_status (*force_unlock)(struct hoist_state_backend *b, const char *lock_id, int force,
                                  char **what, char **err);
-    void (*set_cancel)(struct hoist_state_backend *b, volatile int *flag);
+    void (*set_cancel)(struct hoist_state_backend *b, hoist_flag *flag);
     int (*lost)(struct hoist_state_backend *b);
     hoist_status (*remove)(struct hoist_state_backend *b, char **err);
 } hoist_state_backend;

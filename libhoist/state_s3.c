@@ -58,7 +58,7 @@ typedef struct s3b {
     pthread_t th;
     int th_on, stop, lost;
     char *operation, *lock_id, *lock_etag, *since;
-    volatile int *cancel;
+    hoist_flag *cancel;
 } s3b;
 
 /* ---------------------------------------------------------------- requests */
@@ -159,15 +159,6 @@ static time_t s3_http_time(const char *v)
     memset(&tm, 0, sizeof tm);
     const char *end = v ? strptime(v, "%a, %d %b %Y %H:%M:%S", &tm) : NULL;
     return end ? timegm(&tm) : (time_t)-1;
-}
-
-static char *s3_iso(time_t t)
-{
-    char buf[32];
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return hoist_xstrdup(buf);
 }
 
 static char *s3_uuid(void)
@@ -374,7 +365,7 @@ static char *s3_lock_who(const s3_lockinfo *li)
 
 static char *s3_lock_body(s3b *s)
 {
-    char *now = s3_iso(time(NULL));
+    char *now = hoist_utc_iso(time(NULL));
     json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:f}", "id", s->lock_id, "who", s->who,
                           "operation", s->operation ? s->operation : "?", "since", s->since,
                           "renewed", now, "lease_seconds", s->lease_s);
@@ -465,7 +456,7 @@ static hoist_status s3_lock(hoist_state_backend *b, const char *operation, doubl
     free(s->since);
     s->operation = hoist_xstrdup(operation ? operation : "?");
     s->lock_id = s3_uuid();
-    s->since = s3_iso(time(NULL));
+    s->since = hoist_utc_iso(time(NULL));
     s->lost = 0;
     long long deadline = hoist_now_ms() + (long long)(timeout_s * 1000);
     hoist_status st = HOIST_OK;
@@ -500,7 +491,7 @@ static hoist_status s3_lock(hoist_state_backend *b, const char *operation, doubl
             break;
         }
         if (li.expired || hoist_now_ms() >= deadline) {
-            char *who = s3_lock_who(&li), *stale = s3_iso(li.stale_since);
+            char *who = s3_lock_who(&li), *stale = hoist_utc_iso(li.stale_since);
             if (li.expired)
                 *err = hoist_xasprintf(
                     "environment '%s' is locked by %s, but its lease is stale since %s (the "
@@ -560,7 +551,7 @@ static void s3_unlock(hoist_state_backend *b)
     s->lock_etag = NULL;
 }
 
-static void s3_set_cancel(hoist_state_backend *b, volatile int *flag)
+static void s3_set_cancel(hoist_state_backend *b, hoist_flag *flag)
 {
     s3b *s = b->data;
     pthread_mutex_lock(&s->mu);

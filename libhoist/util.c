@@ -162,6 +162,26 @@ long long hoist_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+char *hoist_utc_iso(long long t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char b[32];
+    if (!gmtime_r(&tt, &tm) || !strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return hoist_xstrdup("1970-01-01T00:00:00Z"); /* out of range: never in practice */
+    return hoist_xstrdup(b);
+}
+
+const char *hoist_strerror(int err)
+{
+    static _Thread_local char buf[256];
+    /* strerror_r comes in two shapes: XSI returns 0 and fills buf, GNU (with
+     * _GNU_SOURCE) returns the message, which may or may not be buf.
+     * _Generic reads either, whichever libc and feature macros are in force. */
+    __auto_type r = strerror_r(err, buf, sizeof buf);
+    return _Generic(r, char *: r, default: r == 0 ? buf : "unknown error");
+}
+
 int hoist_mkdirs(const char *path, unsigned mode)
 {
     char *p = hoist_xstrdup(path);

@@ -8,6 +8,7 @@
 #define HOIST_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 void *hoist_xmalloc(size_t n);
@@ -50,8 +51,28 @@ void hoist_sha256_hex(const void *p, size_t len, char hex[65]);
 char *hoist_base64_encode(const void *p, size_t len);
 char *hoist_base64_decode(const char *s, size_t *len);
 
+/*
+ * A stop or cancel flag: set by one thread (or the CLI's signal handler),
+ * read by workers in other threads.  volatile orders nothing between
+ * threads and sig_atomic_t is only defined for one thread; a lock-free
+ * atomic int is both thread-safe and one a signal handler may store to
+ * (C11 7.14.1.1).
+ */
+typedef atomic_int hoist_flag;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "hoist_flag is set from a signal handler: "
+                                          "it needs a lock-free atomic int");
+
 /* Monotonic milliseconds, and wall-clock Unix seconds. */
 long long hoist_now_ms(void);
+
+/* @t as UTC "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339), a malloc'd string.
+   Thread-safe (gmtime_r; gmtime(3) shares one struct between threads). */
+char *hoist_utc_iso(long long t);
+
+/* The message for errno value @err, like strerror(3) but thread-safe: the
+   text lives in a per-thread buffer, valid until this thread's next call
+   (so never two calls in one argument list).  Never NULL. */
+const char *hoist_strerror(int err);
 
 /* A temporary name next to @path, unique within the machine: "@path.@tag.
    <pid>.<n>", n counting calls in this process, so two threads writing the

@@ -1,7 +1,10 @@
 #!/bin/sh
-# The whole test suite: build and `make check` in build/, then the same suite
-# again under AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/.
-# Logs: build/test-suite.log, build/tests/*.log (and the same under build-asan/).
+# The whole test suite: build and `make check` in build/, then the suites
+# that start threads under ThreadSanitizer in build-tsan/, then the whole
+# suite again under AddressSanitizer + UndefinedBehaviorSanitizer in
+# build-asan/.  HOIST_SKIP_TSAN=1 / HOIST_SKIP_ASAN=1 skip a sanitizer pass.
+# Logs: build/test-suite.log, build/tests/*.log (and the same under
+# build-tsan/ and build-asan/).
 set -e
 cd "$(dirname "$0")/.."
 [ -x configure ] || ./autogen.sh
@@ -10,12 +13,33 @@ jobs=$(nproc 2>/dev/null || echo 2)
 mkdir -p build
 (cd build && ../configure -q && make -s -j"$jobs" && make -s -j"$jobs" check)
 
-if [ "${HOIST_SKIP_ASAN:-0}" != 1 ]; then
-  mkdir -p build-asan
-  san='-fsanitize=address,undefined -fno-sanitize-recover=undefined'
-  (cd build-asan && ../configure -q CFLAGS="-g -O1 -fno-omit-frame-pointer $san" \
-      LDFLAGS="$san" &&
+# sanitized DIR FLAGS OPTIONS [MAKE-ARGS...]: configure and build in DIR
+# with the sanitizer FLAGS, then `make check MAKE-ARGS` with OPTIONS (the
+# sanitizer's NAME=VALUE settings) in the environment.
+sanitized() {
+  dir=$1 flags=$2 opts=$3
+  shift 3
+  mkdir -p "$dir"
+  # shellcheck disable=SC2086 # $opts is NAME=VALUE words
+  (cd "$dir" && ../configure -q CFLAGS="-g -O1 -fno-omit-frame-pointer $flags" \
+      LDFLAGS="$flags" &&
    make -s -j"$jobs" &&
-   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-   make -s -j"$jobs" check)
+   env $opts make -s -j"$jobs" check "$@")
+}
+
+# The suites whose code runs on several threads: the run executor's workers
+# and supervisor, plan's parallel observers, the HTTP layer against threaded
+# test servers, S3 lease renewal, the conformance checker's parallel calls,
+# and the CLI's deploy with its SIGINT flag.  Any report is an error
+# (halt_on_error; TSan's exit code 66 fails the test).
+if [ "${HOIST_SKIP_TSAN:-0}" != 1 ]; then
+  sanitized build-tsan '-fsanitize=thread' \
+      'TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1' \
+      TESTS="tests/check_run tests/check_graph tests/check_state tests/check_http \
+tests/check_state_s3 tests/check_kube tests/check_conformance tests/pipeline_cli.sh"
+fi
+
+if [ "${HOIST_SKIP_ASAN:-0}" != 1 ]; then
+  sanitized build-asan '-fsanitize=address,undefined -fno-sanitize-recover=undefined' \
+      'ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1'
 fi

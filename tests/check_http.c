@@ -290,7 +290,7 @@ START_TEST(test_timeout)
 }
 END_TEST
 
-static volatile int cancel_flag;
+static hoist_flag cancel_flag;
 
 static void *canceller(void *arg)
 {

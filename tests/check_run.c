@@ -29,8 +29,9 @@ START_TEST(parallel_close_to_critical_path)
     ck_assert_int_eq(pu_run(&e, HOIST_PLAN_DEPLOY, 8, &sum), 0);
     long long ms = hoist_now_ms() - t0;
     ck_assert_uint_eq(sum.created, 10);
-    /* 10 x 200 ms on 8 workers: two rounds, not ten. */
-    ck_assert_msg(ms < 1000, "took %lld ms", ms);
+    /* 10 x 200 ms on 8 workers: two rounds, not ten.  (Under TSan the run
+     * still races 8 workers for the sanitizer; only the clock is unfair.) */
+    ck_assert_msg(ms < 1000 || TU_TSAN, "took %lld ms", ms);
     pu_close(&e);
     hoist_buf_free(&y);
     tu_rmrf(dir);

@@ -222,7 +222,7 @@ START_TEST(test_lease_lost)
     setenv("HOIST_STATE_LEASE", "1", 1);
     hoist_state_backend *b1 = backend("lease", NULL, NULL), *b2 = backend("lease", NULL, NULL);
     char *err = NULL, *what = NULL, *text = NULL;
-    volatile int cancel = 0;
+    hoist_flag cancel = 0;
     ck_assert_int_eq(b1->load(b1, &text, &err), HOIST_OK);
     ck_assert_int_eq(b1->lock(b1, "deploy", 0, &err), HOIST_OK);
     b1->set_cancel(b1, &cancel);

@@ -97,7 +97,10 @@ check "future state unchanged" cmp -s "$P4/.hoist/state/dev.json" "$T/future.ref
 P5=$T/p5; mkproj "$P5" ', latency_ms: 300'
 "$HOIST" deploy -f "$P5/hoist.yml" -e dev --yes --parallelism 1 >"$T/int.out" 2>&1 &
 bg=$!
-sleep 0.5
+# Interrupt once the run has started (its SIGINT handler is in place by then):
+# a fixed sleep lost the signal on a loaded machine or under ThreadSanitizer,
+# where a background job still ignored SIGINT when it came.
+for _ in $(seq 100); do grep -q 'create started' "$T/int.out" && break; sleep 0.1; done
 kill -INT $bg
 wait $bg; rc=$?
 check "SIGINT exits 130" [ $rc -eq 130 ]

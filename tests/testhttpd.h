@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ typedef struct th_server {
     th_step steps[16];
     int n_steps;
     int hits;
-    volatile int stopping;
+    atomic_int stopping; /* set by th_stop, read by the connection threads */
     char last_method[16];
     char last_auth[1024];
     char last_date[64];

@@ -20,3 +20,9 @@ TEST_LIBS = libhoist.la $(CHECK_LIBS) $(JANSSON_LIBS)
 
 noinst_HEADERS += tests/testutil.h
 EXTRA_DIST += tests/lib.sh build-aux/tap-driver.sh
+
+# banned_calls.sh: no thread-unsafe libc call (gmtime, strtok, strerror, ...)
+# in libhoist, the drivers, the tools or the SDK; the list and the reasons
+# are in the script.
+TESTS += tests/banned_calls.sh
+EXTRA_DIST += tests/banned_calls.sh

@@ -12,6 +12,7 @@
  *                 _xvasprintf: abort() when memory runs out, as the core
  *                 does (a driver cannot recover from it either)
  *   buffer        hoist_kit_buf: a growable NUL-terminated string
+ *   errors        hoist_kit_strerror: strerror(3) that threads may share
  *   hash          hoist_kit_fnv1a (FNV-1a 64), hoist_kit_hash8 (FNV-1a 32
  *                 as 8 hex digits): stable across runs, machines and
  *                 versions, for names and tokens (not for secrecy)
@@ -152,6 +153,22 @@ static inline void hoist_kit_buf_printf(hoist_kit_buf *b, const char *fmt, ...)
     hoist_kit_buf_add(b, s, n);
     free(s);
 }
+
+/* ---- errors -------------------------------------------------------------- */
+
+#ifndef __cplusplus
+/** strerror(3) is not thread-safe, and the core calls drivers from several
+ * threads.  strerror_r is XSI (returns 0, fills @buf) or GNU (returns the
+ * text, maybe not in @buf) depending on feature macros: _Generic reads
+ * either.  The text lives in a per-thread buffer, valid until this thread's
+ * next call; never NULL.  C only (C11).  Since: hoist 0.1.0 */
+static inline const char *hoist_kit_strerror(int err)
+{
+    static _Thread_local char buf[128];
+    __auto_type r = strerror_r(err, buf, sizeof buf);
+    return _Generic(r, char *: r, default: r == 0 ? buf : "unknown error");
+}
+#endif
 
 /* ---- hash ---------------------------------------------------------------- */
 

@@ -42,7 +42,8 @@ static hoist_status tmpl_write(tmpl_prov *p, hoist_ctx *ctx, const char *kind, j
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     size_t len = strlen(text);
     if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 || rename(tmp, path) != 0) {
-        st = p->host->fail(ctx, HOIST_E_TRANSIENT, "cannot write %s: %s", path, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_TRANSIENT, "cannot write %s: %s", path,
+                           hoist_kit_strerror(errno));
         unlink(tmp);
     }
 cleanup:
@@ -138,7 +139,8 @@ hoist_status tmpl_api_find(tmpl_prov *p, hoist_ctx *ctx, const char *kind,
     pthread_mutex_lock(&p->lock);
     DIR *d = opendir(p->dir);
     if (!d) {
-        st = p->host->fail(ctx, HOIST_E_TRANSIENT, "cannot list %s: %s", p->dir, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_TRANSIENT, "cannot list %s: %s", p->dir,
+                           hoist_kit_strerror(errno));
         goto cleanup;
     }
     struct dirent *e;

@@ -73,7 +73,8 @@ static hoist_status tmpl_init(const hoist_host *host, hoist_ctx *ctx, json_t *se
         goto cleanup;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        st = host->fail(ctx, HOIST_E_INVALID, "dir: cannot create %s: %s", dir, strerror(errno));
+        st = host->fail(ctx, HOIST_E_INVALID, "dir: cannot create %s: %s", dir,
+                        hoist_kit_strerror(errno));
         goto cleanup;
     }
     p->dir = hoist_kit_xstrdup(dir);

@@ -50,6 +50,7 @@ static const char *run_dir;
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
+    int e = errno; /* for a %m in @fmt: time and stdio below may change it */
     char ts[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -57,6 +58,7 @@ static void say(const char *fmt, ...)
     fprintf(stderr, "[hoist-local-run %s] ", ts);
     va_list ap;
     va_start(ap, fmt);
+    errno = e;
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
@@ -80,7 +82,7 @@ static void put_file(const char *name, long value)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0 || close(fd) != 0 ||
         rename(tmp, path) != 0)
-        say("cannot write %s: %s", path, strerror(errno));
+        say("cannot write %s: %m", path);
 }
 
 static void drop_file(const char *name)
@@ -140,12 +142,30 @@ static void stop_group(pid_t pgid, const sigset_t *set, int *reaped)
     }
 }
 
+/* The name of a signal an app commonly dies of (strsignal(3) may use a
+ * static buffer, so the tree does not call it); NULL for the others. */
+static const char *signal_name(int sig)
+{
+    static const struct { int sig; const char *name; } names[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+        {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+        {SIGSEGV, "SIGSEGV"}, {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+        {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"}, {SIGXCPU, "SIGXCPU"}, {SIGSYS, "SIGSYS"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    return NULL;
+}
+
 static void describe(int st, char *buf, size_t n)
 {
+    const char *name = WIFSIGNALED(st) ? signal_name(WTERMSIG(st)) : NULL;
     if (WIFEXITED(st))
         snprintf(buf, n, "exited with status %d", WEXITSTATUS(st));
     else if (WIFSIGNALED(st))
-        snprintf(buf, n, "was killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+        snprintf(buf, n, "was killed by signal %d%s%s%s", WTERMSIG(st), name ? " (" : "",
+                 name ? name : "", name ? ")" : "");
     else
         snprintf(buf, n, "stopped (status %d)", st);
 }
@@ -196,7 +216,7 @@ static void proxy_load(void)
     FILE *f = fopen(path, "re");
     if (!f) {
         if (errno != ENOENT)
-            say("cannot read %s: %s", path, strerror(errno));
+            say("cannot read %s: %m", path);
         return;
     }
     long gen = -1;
@@ -327,12 +347,12 @@ static int proxy_main(int port, const sigset_t *set)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 256) != 0) {
-        say("cannot listen on 127.0.0.1:%d: %s", port, strerror(errno));
+        say("cannot listen on 127.0.0.1:%d: %m", port);
         return 1;
     }
     int sfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd < 0) {
-        say("signalfd: %s", strerror(errno));
+        say("signalfd: %m");
         return 1;
     }
     put_file("runner.pid", (long)getpid());
@@ -372,7 +392,7 @@ static int proxy_main(int port, const sigset_t *set)
             pfd[np++] = (struct pollfd){.fd = c->bfd, .events = be};
         }
         if (poll(pfd, (nfds_t)np, 1000) < 0 && errno != EINTR) {
-            say("poll: %s", strerror(errno));
+            say("poll: %m");
             return 1;
         }
         if (pfd[0].revents & POLLIN) {
@@ -462,7 +482,7 @@ int main(int argc, char **argv)
     setsid();
     int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (lfd < 0) {
-        fprintf(stderr, "hoist-local-run: cannot open %s: %s\n", log, strerror(errno));
+        fprintf(stderr, "hoist-local-run: cannot open %s: %m\n", log);
         return 1;
     }
     int nul = open("/dev/null", O_RDONLY);
@@ -490,12 +510,12 @@ int main(int argc, char **argv)
         long long started = now_ms();
         pid_t pid = fork();
         if (pid < 0) {
-            say("fork failed: %s", strerror(errno));
+            say("fork failed: %m");
         } else if (pid == 0) {
             setpgid(0, 0);
             sigprocmask(SIG_SETMASK, &old, NULL);
             execvp(cmd[0], cmd);
-            say("cannot run %s: %s", cmd[0], strerror(errno));
+            say("cannot run %s: %m", cmd[0]);
             _exit(127);
         }
         int st = 0, reaped = 0;

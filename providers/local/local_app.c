@@ -159,7 +159,7 @@ static hoist_status local_app_setup(local_prov *p, hoist_ctx *ctx, const hoist_r
     uint64_t tree;
     if (local_tree_digest(a->src, local_skip, &tree) != 0)
         return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot read the source of %s (%s): %s",
-                             r->name, a->src, strerror(errno));
+                             r->name, a->src, hoist_kit_strerror(errno));
     char *bspec = json_dumps(json_object_get(r->spec, "build"), JSON_COMPACT | JSON_SORT_KEYS |
                                                                     JSON_ENCODE_ANY);
     uint64_t bh = hoist_kit_fnv1a(tree, bspec ? bspec : "", bspec ? strlen(bspec) : 0);
@@ -268,7 +268,7 @@ static hoist_status local_app_build(local_prov *p, hoist_ctx *ctx, local_app *a)
     if (local_rmrf(a->rel) != 0 || local_mkdirs(a->dir, 0700) != 0 ||
         local_copytree(a->src, a->rel, local_skip) != 0) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot copy %s to %s: %s", a->src, a->rel,
-                           strerror(errno));
+                           hoist_kit_strerror(errno));
         goto cleanup;
     }
     /* The core resolves the build step (build.command, else npm ci / npm
@@ -290,7 +290,8 @@ static hoist_status local_app_build(local_prov *p, hoist_ctx *ctx, local_app *a)
         free(logs);
         fd = open(blog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0) {
-            st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", blog, strerror(errno));
+            st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", blog,
+                               hoist_kit_strerror(errno));
             goto cleanup;
         }
         char *shown = local_argv_str(cmd);
@@ -312,7 +313,8 @@ static hoist_status local_app_build(local_prov *p, hoist_ctx *ctx, local_app *a)
             goto cleanup;
     }
     if (local_write_file(marker, a->build_hash, strlen(a->build_hash), 0600) != 0)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", marker, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", marker,
+                           hoist_kit_strerror(errno));
 cleanup:
     if (fd >= 0)
         close(fd);
@@ -503,7 +505,7 @@ static hoist_status local_serving_save(local_prov *p, hoist_ctx *ctx, local_app 
     char *f = hoist_kit_xasprintf("%s/serving.json", a->dir);
     hoist_status st = HOIST_OK;
     if (local_mkdirs(a->dir, 0700) != 0 || local_write_json(f, j) != 0)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", f, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", f, hoist_kit_strerror(errno));
     free(f);
     json_decref(j);
     return st;
@@ -565,7 +567,7 @@ static hoist_status local_runner_spawn(local_prov *p, hoist_ctx *ctx, const char
                      .out_fd = -1, .detach = 1};
     if (local_run(p, ctx, &s, NULL, NULL) != 0)
         return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot start %s: %s", p->runner,
-                             strerror(errno));
+                             hoist_kit_strerror(errno));
     char *pf = hoist_kit_xasprintf("%s/runner.pid", idir);
     pid_t pid = 0;
     for (int t = 0; t < 100 && !(pid = local_pidfile_alive(pf, LOCAL_RUNNER_NAME)); t++)
@@ -597,7 +599,7 @@ static hoist_status local_inst_start(local_prov *p, hoist_ctx *ctx, local_app *a
         local_inst_put(a, id, "started", (long)time(NULL)) != 0 ||
         /* Crash reports read this instance's part of the log only. */
         local_inst_put(a, id, "logoff", stat(log, &lst) == 0 ? (long)lst.st_size : 0) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot prepare %s: %s", idir, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot prepare %s: %s", idir, hoist_kit_strerror(errno));
         goto cleanup;
     }
     local_env_base(&env);
@@ -676,7 +678,7 @@ static hoist_status local_proxy_ensure(local_prov *p, hoist_ctx *ctx, local_app 
     if (pid > 0)
         local_inst_stop_dir(p, ctx, pdir);
     if (local_mkdirs(pdir, 0700) != 0 || local_mkdirs(logs, 0700) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot create %s: %s", pdir, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot create %s: %s", pdir, hoist_kit_strerror(errno));
         goto cleanup;
     }
     char ps[16];
@@ -714,7 +716,7 @@ static hoist_status local_proxy_switch(local_prov *p, hoist_ctx *ctx, local_app 
     char *df = hoist_kit_xasprintf("%s/proxy/drained", a->dir);
     hoist_status st = HOIST_OK;
     if (local_write_file(f, b.s, b.len, 0600) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", f, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", f, hoist_kit_strerror(errno));
         goto cleanup;
     }
     pid_t pid = local_proxy_pid(a);
@@ -1289,7 +1291,8 @@ static hoist_status local_app_destroy(void *vp, hoist_ctx *ctx, const hoist_reso
         goto cleanup;
     local_app_stop_all(p, ctx, &a);
     if (local_rmrf(a.dir) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot remove %s: %s", a.dir, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot remove %s: %s", a.dir,
+                           hoist_kit_strerror(errno));
         goto cleanup;
     }
     /* Logs of every id an instance had (ids alternate between releases). */
@@ -1354,7 +1357,7 @@ static hoist_status local_app_logs(void *vp, hoist_ctx *ctx, const hoist_resourc
             char *log = local_app_log(p, a.name, i);
             if (local_copy_from(log, &offs[i], fd) != 0) {
                 st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot copy %s: %s", log,
-                                   strerror(errno));
+                                   hoist_kit_strerror(errno));
                 free(log);
                 goto cleanup;
             }

@@ -311,7 +311,8 @@ static hoist_status local_pg_write_conf(local_prov *p, hoist_ctx *ctx, local_db 
                                      LOCAL_ADDR, db->port, db->data);
     hoist_status st = HOIST_OK;
     if (local_write_file(conf, text, strlen(text), 0600) != 0 || local_db_chown(db, conf) != 0)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", conf, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", conf,
+                           hoist_kit_strerror(errno));
     free(conf);
     free(text);
     return st;
@@ -334,7 +335,7 @@ static hoist_status local_pg_init(local_prov *p, hoist_ctx *ctx, local_db *db)
     if (local_rmrf(db->data) != 0 || mkdir(db->data, 0700) != 0 ||
         local_db_chown(db, db->data) != 0) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot prepare %s: %s", db->data,
-                           strerror(errno));
+                           hoist_kit_strerror(errno));
         goto cleanup;
     }
     /* The superuser has no password: it can log in only through the unix
@@ -347,7 +348,7 @@ static hoist_status local_pg_init(local_prov *p, hoist_ctx *ctx, local_db *db)
     FILE *fp = fopen(pgconf, "a");
     if (!fp || fputs("\ninclude_if_exists = 'hoist.conf'\n", fp) < 0 || fclose(fp) != 0) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot append to %s: %s", pgconf,
-                           strerror(errno));
+                           hoist_kit_strerror(errno));
         goto cleanup;
     }
     st = local_pg_write_conf(p, ctx, db);
@@ -457,7 +458,7 @@ static hoist_status local_redis_init(local_prov *p, hoist_ctx *ctx, local_db *db
 {
     if (local_mkdirs(db->data, 0700) != 0)
         return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot create %s: %s", db->data,
-                             strerror(errno));
+                             hoist_kit_strerror(errno));
     return HOIST_OK;
 }
 
@@ -490,7 +491,8 @@ static hoist_status local_redis_start(local_prov *p, hoist_ctx *ctx, local_db *d
     memset(text, 0, strlen(text));
     free(text);
     if (rc != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", conf, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", conf,
+                           hoist_kit_strerror(errno));
         goto cleanup;
     }
     char *bin = local_db_bin(db, "redis-server");
@@ -603,7 +605,7 @@ static hoist_status local_my_init(local_prov *p, hoist_ctx *ctx, local_db *db)
     if (local_rmrf(db->data) != 0 || mkdir(db->data, 0700) != 0 ||
         local_db_chown(db, db->data) != 0) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot prepare %s: %s", db->data,
-                           strerror(errno));
+                           hoist_kit_strerror(errno));
         goto cleanup;
     }
     /* The administrator logs in through the unix socket as the OS user that
@@ -617,7 +619,8 @@ static hoist_status local_my_init(local_prov *p, hoist_ctx *ctx, local_db *db)
     free(a_user);
     free(a_sock_user);
     if (st == HOIST_OK && local_write_file(marker, "", 0, 0600) != 0)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", marker, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", marker,
+                           hoist_kit_strerror(errno));
 cleanup:
     free(inst);
     free(datadir);
@@ -643,7 +646,8 @@ static hoist_status local_my_start(local_prov *p, hoist_ctx *ctx, local_db *db)
                      .detach = 1};
     hoist_status st = HOIST_OK;
     if (local_run(p, ctx, &s, NULL, NULL) != 0) {
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot start %s: %s", daemon, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot start %s: %s", daemon,
+                           hoist_kit_strerror(errno));
         goto cleanup;
     }
     char *sock = hoist_kit_xasprintf("%s/mysqld.sock", db->data);
@@ -776,8 +780,12 @@ static hoist_status local_db_setup(local_prov *p, hoist_ctx *ctx, const hoist_re
         return HOIST_E_UNSUPPORTED;
     }
     json_decref(meta);
+    /* The _r forms: databases are prepared by parallel workers, and
+     * getpwnam/getpwuid return one static record shared by all threads. */
+    struct passwd pwd, *pw = NULL;
+    char pwbuf[4096];
     if (geteuid() == 0 && db->eng->sys_user) {
-        struct passwd *pw = getpwnam(db->eng->sys_user);
+        getpwnam_r(db->eng->sys_user, &pwd, pwbuf, sizeof pwbuf, &pw); /* pw NULL if none */
         if (!pw) {
             free(srv_root);
             free(srv_dir);
@@ -808,7 +816,7 @@ static hoist_status local_db_setup(local_prov *p, hoist_ctx *ctx, const hoist_re
         free(legacy);
         free(legacy2);
     } else {
-        struct passwd *pw = getpwuid(geteuid());
+        getpwuid_r(geteuid(), &pwd, pwbuf, sizeof pwbuf, &pw);
         db->os_user = hoist_kit_xstrdup(pw ? pw->pw_name : "root");
     }
     free(srv_root);
@@ -830,7 +838,8 @@ static hoist_status local_db_password(local_prov *p, hoist_ctx *ctx, local_db *d
     } else {
         st = p->host->random_secret(ctx, db->password, 25);
         if (st == HOIST_OK && local_write_file(path, db->password, strlen(db->password), 0600) != 0)
-            st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", path, strerror(errno));
+            st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", path,
+                               hoist_kit_strerror(errno));
     }
     if (pw)
         memset(pw, 0, strlen(pw));
@@ -867,7 +876,8 @@ static hoist_status local_db_write_meta(local_prov *p, hoist_ctx *ctx, local_db 
                           local_db_user(db));
     hoist_status st = HOIST_OK;
     if (local_write_json(path, m) != 0)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", path, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", path,
+                           hoist_kit_strerror(errno));
     json_decref(m);
     free(path);
     return st;
@@ -882,7 +892,7 @@ static hoist_status local_db_prepare_dirs(local_prov *p, hoist_ctx *ctx, local_d
                             : local_mkdirs(db->dir, 0700) == 0 && local_mkdirs(logs, 0700) == 0;
     if (!made) {
         st = p->host->fail(ctx, HOIST_E_INTERNAL,
-                           "cannot create %s: %s%s", db->dir, strerror(errno),
+                           "cannot create %s: %s%s", db->dir, hoist_kit_strerror(errno),
                            db->srv_root ? " (set HOIST_LOCAL_SERVER_ROOT to a directory the "
                                           "server's user can reach)" : "");
         goto cleanup;
@@ -895,7 +905,7 @@ static hoist_status local_db_prepare_dirs(local_prov *p, hoist_ctx *ctx, local_d
         int fd = open(db->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0 || fchown(fd, db->uid, db->gid) != 0) {
             st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot prepare %s: %s", db->log,
-                               strerror(errno));
+                               hoist_kit_strerror(errno));
         }
         if (fd >= 0)
             close(fd);
@@ -1015,7 +1025,8 @@ static hoist_status local_database_destroy(void *vp, hoist_ctx *ctx, const hoist
     if (st == HOIST_OK)
         local_kill_cwd(db.dir);
     if (st == HOIST_OK && local_rmrf(db.dir) != 0)
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot remove %s: %s", db.dir, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot remove %s: %s", db.dir,
+                           hoist_kit_strerror(errno));
     if (st == HOIST_OK) {
         unlink(db.log);
         local_port_release(p, db.portkey);

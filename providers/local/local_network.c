@@ -89,7 +89,7 @@ static hoist_status local_net_range_locked(local_prov *p, hoist_ctx *ctx, int *b
         json_decref(net);
         if (rc != 0) {
             hoist_status st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s: %s", path,
-                                            strerror(e));
+                                            hoist_kit_strerror(e));
             free(path);
             return st;
         }
@@ -160,7 +160,7 @@ hoist_status local_port_get(local_prov *p, hoist_ctx *ctx, const char *key, int 
         json_object_set_new(ports, key, json_integer(cand));
         if (local_ports_save(p, ports) != 0) {
             st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write %s/ports.json: %s", p->dir,
-                               strerror(errno));
+                               hoist_kit_strerror(errno));
             goto cleanup;
         }
         *port = cand;
@@ -261,7 +261,8 @@ static hoist_status local_network_destroy(void *vp, hoist_ctx *ctx, const hoist_
                      "%zu port(s) still recorded in %s; keeping the range for them",
                      json_object_size(held), ports);
     else if ((unlink(net) != 0 && errno != ENOENT) || (unlink(ports) != 0 && errno != ENOENT))
-        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot remove %s: %s", net, strerror(errno));
+        st = p->host->fail(ctx, HOIST_E_INTERNAL, "cannot remove %s: %s", net,
+                           hoist_kit_strerror(errno));
     else {
         /* The environment is empty: its directories go too (only if empty). */
         static const char *const subdirs[] = {"apps", "db", "logs"};

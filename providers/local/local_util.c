@@ -605,13 +605,14 @@ static void local_child(const local_spawn *s, int in_fd, int out_fd)
         close(fd);
     if (s->drop) {
         if (setgroups(0, NULL) != 0 || setgid(s->gid) != 0 || setuid(s->uid) != 0) {
-            dprintf(2, "hoist: cannot switch to uid %ld: %s\n", (long)s->uid, strerror(errno));
+            dprintf(2, "hoist: cannot switch to uid %ld: %s\n", (long)s->uid,
+                    hoist_kit_strerror(errno));
             _exit(126);
         }
     }
     const char *cwd = s->cwd ? s->cwd : (s->drop ? "/" : NULL);
     if (cwd && chdir(cwd) != 0) {
-        dprintf(2, "hoist: cannot enter %s: %s\n", cwd, strerror(errno));
+        dprintf(2, "hoist: cannot enter %s: %s\n", cwd, hoist_kit_strerror(errno));
         _exit(126);
     }
     extern char **environ;
@@ -619,7 +620,7 @@ static void local_child(const local_spawn *s, int in_fd, int out_fd)
     const char *prog = s->argv[0];
     char *found = strchr(prog, '/') ? NULL : local_which(prog);
     execve(found ? found : prog, (char *const *)s->argv, env);
-    dprintf(2, "hoist: cannot run %s: %s\n", prog, strerror(errno));
+    dprintf(2, "hoist: cannot run %s: %s\n", prog, hoist_kit_strerror(errno));
     _exit(127);
 }
 

@@ -166,7 +166,7 @@ static hoist_status null_ensure_kind(const char *kind, void *vp, hoist_ctx *ctx,
             json_decref(obj);
             free(path);
             return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot write the cloud directory %s: %s",
-                                 p->dir, strerror(errno));
+                                 p->dir, hoist_kit_strerror(errno));
         }
     } else if (!json_equal(json_object_get(obj, "spec"), r->spec)) {
         json_object_set(obj, "spec", r->spec);
@@ -239,7 +239,7 @@ static hoist_status null_destroy_kind(const char *kind, void *vp, hoist_ctx *ctx
     int e = errno;
     free(path);
     if (rc != 0 && e != ENOENT)
-        return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot delete: %s", strerror(e));
+        return p->host->fail(ctx, HOIST_E_INTERNAL, "cannot delete: %s", hoist_kit_strerror(e));
     return HOIST_OK;
 }
 

@@ -135,7 +135,7 @@ static json_t *hc_recorded(const hc_call *x)
 
 /* Call @fn once with a fresh context, as the core does. */
 static void hc_call_op(hc *c, hoist_driver *drv, hoist_op_fn fn, const char *what,
-                       const hoist_resource *r, volatile int *cancel, long long deadline_ms,
+                       const hoist_resource *r, hoist_flag *cancel, long long deadline_ms,
                        hc_call *out)
 {
     (void)c;
@@ -859,7 +859,7 @@ static void hc_check_prompt(hc *c, const char *check, int use_deadline)
         return;
     hoist_resource r;
     hc_resource(c, k, use_deadline ? "hc-deadline" : "hc-cancel", &r);
-    volatile int cancel = !use_deadline;
+    hoist_flag cancel = !use_deadline;
     hc_call x = {0};
     hc_call_op(c, c->drv, k->ensure, k->kind, &r, &cancel, use_deadline ? hoist_now_ms() - 1 : 0, &x);
     const char *cause = use_deadline ? "a context past its deadline" : "a cancelled context";
@@ -1076,7 +1076,8 @@ int main(int argc, char **argv)
     c.state_dir = hoist_xasprintf("%s/hoist-conformance-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     int rc = 1, have_dir = mkdtemp(c.state_dir) != NULL;
     if (!have_dir) {
-        fprintf(stderr, "hoist-conformance: cannot create %s: %s\n", c.state_dir, strerror(errno));
+        fprintf(stderr, "hoist-conformance: cannot create %s: %s\n", c.state_dir,
+                hoist_strerror(errno));
         goto cleanup;
     }
     printf("hoist-conformance: driver '%s'\n", name);

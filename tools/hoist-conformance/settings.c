@@ -75,7 +75,7 @@ json_t *hc_settings_load(const char *path, char **err)
     } else {
         FILE *fp = fopen(path, "rb");
         if (!fp) {
-            *err = hoist_xasprintf("cannot open %s: %s", path, strerror(errno));
+            *err = hoist_xasprintf("cannot open %s: %s", path, hoist_strerror(errno));
             return NULL;
         }
         yaml_parser_t p;

@@ -67,7 +67,7 @@ const char *sim_rundir(char **err)
     char *tmpl = hoist_xasprintf("%s/hoist-sim-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(tmpl)) {
         *err = hoist_xasprintf("cannot create a temporary directory %s: %s (set TMPDIR)", tmpl,
-                               strerror(errno));
+                               hoist_strerror(errno));
         free(tmpl);
         return NULL;
     }
@@ -214,7 +214,7 @@ static int reg_htpasswd(const char *htpasswd, const char *file, const char *log,
 {
     int fds[2], status = 0;
     if (pipe(fds) != 0) {
-        *err = hoist_xasprintf("pipe: %s", strerror(errno));
+        *err = hoist_xasprintf("pipe: %s", hoist_strerror(errno));
         return -1;
     }
     pid_t pid = fork();
@@ -281,7 +281,7 @@ static int reg_write_config(const char *file, unsigned port, char **err)
     FILE *fp = fopen(file, "w");
     int rc = -1;
     if (!fp) {
-        *err = hoist_xasprintf("cannot write %s: %s", file, strerror(errno));
+        *err = hoist_xasprintf("cannot write %s: %s", file, hoist_strerror(errno));
         goto cleanup;
     }
     fprintf(fp,
@@ -293,7 +293,7 @@ static int reg_write_config(const char *file, unsigned port, char **err)
             qs, port, secret, qp);
     rc = fclose(fp) == 0 ? 0 : -1;
     if (rc != 0)
-        *err = hoist_xasprintf("cannot write %s: %s", file, strerror(errno));
+        *err = hoist_xasprintf("cannot write %s: %s", file, hoist_strerror(errno));
 cleanup:
     free(storage);
     free(pw);
@@ -398,7 +398,7 @@ static int reg_spawn(const char *bin, const char *config, const char *log, unsig
 {
     pid_t pid = fork();
     if (pid < 0) {
-        *err = hoist_xasprintf("fork: %s", strerror(errno));
+        *err = hoist_xasprintf("fork: %s", hoist_strerror(errno));
         return -1;
     }
     if (pid == 0) {
@@ -467,7 +467,8 @@ static int reg_start_own(char **err)
     for (int attempt = 0; attempt < 3 && rc != 1; attempt++) {
         unsigned port = reg_free_port();
         if (!port) {
-            *err = hoist_xasprintf("no free port on 127.0.0.1 for the registry: %s", strerror(errno));
+            *err = hoist_xasprintf("no free port on 127.0.0.1 for the registry: %s",
+                                   hoist_strerror(errno));
             goto cleanup;
         }
         free(reg.host);

@@ -256,7 +256,7 @@ void sim_store_save(void)
     char *path = sim_state_path(), *tmp = hoist_xasprintf("%s.tmp", path);
     /* write-then-rename: a crash leaves the old file or the new one, never half */
     if (json_dump_file(doc, tmp, JSON_COMPACT) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "hoist-sim: cannot save state to %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "hoist-sim: cannot save state to %s: %s\n", path, hoist_strerror(errno));
         unlink(tmp);
     }
     json_decref(doc);

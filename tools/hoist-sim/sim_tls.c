@@ -177,12 +177,12 @@ int sim_tls_setup(const char *host, const char *ca_out, char **err)
         ca_out = out = hoist_xasprintf("%s/hoist-sim-ca.pem", run);
     }
     if (!(fp = fopen(ca_out, "w")) || fputs(tls_ca_pem, fp) < 0) {
-        *err = hoist_xasprintf("--ca-out %s: cannot write it: %s", ca_out, strerror(errno));
+        *err = hoist_xasprintf("--ca-out %s: cannot write it: %s", ca_out, hoist_strerror(errno));
         goto cleanup;
     }
     if (fclose(fp) != 0) {
         fp = NULL;
-        *err = hoist_xasprintf("--ca-out %s: cannot write it: %s", ca_out, strerror(errno));
+        *err = hoist_xasprintf("--ca-out %s: cannot write it: %s", ca_out, hoist_strerror(errno));
         goto cleanup;
     }
     fp = NULL;

@@ -72,7 +72,7 @@ typedef struct pipe_env {
 int cli_pipe_open(cli_opts *o, pipe_env *pe, const char *operation);
 void cli_pipe_close(pipe_env *pe);
 /* Ctrl-C handling shared by long-running commands; stop_flag is set on the first signal. */
-extern volatile int stop_flag;
+extern hoist_flag stop_flag;
 void install_signals(void);
 
 /* cmd_kube.c: the kube executor, kubeconfig, and logs of apps on Kubernetes. */

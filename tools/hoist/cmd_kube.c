@@ -247,7 +247,7 @@ int cmd_kubeconfig(cli_opts *o)
         }
         free(dir);
         if (write_private(path, text) != 0) {
-            fprintf(stderr, "hoist kubeconfig: cannot write %s: %s\n", path, strerror(errno));
+            fprintf(stderr, "hoist kubeconfig: cannot write %s: %s\n", path, hoist_strerror(errno));
             rc = EXIT_FAILED;
             goto done;
         }

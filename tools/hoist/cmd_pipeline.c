@@ -23,18 +23,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-volatile int stop_flag;
+hoist_flag stop_flag;
 
 static void on_signal(int sig)
 {
     (void)sig;
     /* First signal: finish what is in flight and save.  Second: leave now;
-     * the state on disk is consistent because every write is a rename. */
-    if (stop_flag) {
+     * the state on disk is consistent because every write is a rename.
+     * One atomic exchange: lock-free, so safe here, and read by the workers. */
+    if (atomic_exchange(&stop_flag, 1)) {
         hoist_guard_report_abandoned();
         _exit(EXIT_INTERRUPTED);
     }
-    stop_flag = 1;
     static const char msg[] = "\nhoist: interrupted: finishing the calls in flight and saving "
                               "state (interrupt again to quit at once)\n";
     ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
