@@ -6,6 +6,9 @@
  */
 #include <hoist/kit.h>
 
+#include <errno.h>
+#include <pthread.h>
+
 #include "testutil.h"
 
 /* The case from issue 24: a 40-character project and this environment made
@@ -53,6 +56,27 @@ START_TEST(test_buf)
     ck_assert_str_eq(b.s + 2002, "b!");
     ck_assert_uint_ge(b.cap, b.len + 1);
     free(b.s);
+}
+END_TEST
+
+/* Each thread gets its own text: the point of the helper. */
+static void *strerror_in_thread(void *arg)
+{
+    (void)arg;
+    return (void *)hoist_kit_strerror(EACCES);
+}
+
+START_TEST(test_strerror)
+{
+    const char *mine = hoist_kit_strerror(ENOENT);
+    ck_assert_str_eq(mine, "No such file or directory");
+    pthread_t t;
+    void *theirs = NULL;
+    ck_assert_int_eq(pthread_create(&t, NULL, strerror_in_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, &theirs), 0);
+    ck_assert_str_eq((const char *)theirs, "Permission denied");
+    ck_assert_str_eq(mine, "No such file or directory"); /* not overwritten */
+    ck_assert_ptr_nonnull(hoist_kit_strerror(-12345));
 }
 END_TEST
 
@@ -178,6 +202,7 @@ int main(void)
     TCase *tc = tcase_create("kit");
     tcase_add_test(tc, test_alloc);
     tcase_add_test(tc, test_buf);
+    tcase_add_test(tc, test_strerror);
     tcase_add_test(tc, test_fnv);
     tcase_add_test(tc, test_name_fits_unchanged);
     tcase_add_test(tc, test_name_scaleway_long_unchanged);

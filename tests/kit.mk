@@ -49,7 +49,7 @@ check_PROGRAMS += tests/check_kit
 TESTS += tests/check_kit
 tests_check_kit_SOURCES = tests/check_kit.c
 tests_check_kit_CFLAGS = $(TEST_CFLAGS)
-tests_check_kit_LDADD = $(CHECK_LIBS)
+tests_check_kit_LDADD = $(CHECK_LIBS) -lpthread
 
 check_PROGRAMS += tests/check_conformance
 TESTS += tests/check_conformance
