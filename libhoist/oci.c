@@ -1298,7 +1298,11 @@ static hoist_status store_layer(hoist_ctx *ctx, const char *cache, const char *t
                                 const char *root, const char *prefix, const src_tree *t,
                                 long long epoch, layer_rec *l)
 {
-    char *tmp = hoist_xasprintf("%s/blobs/sha256/layer-%s.tmp.%ld", cache, tag, (long)getpid());
+    /* Unique per call: images build in parallel over one cache, and two apps'
+       dependency layers share a tag (and may share a digest). */
+    static atomic_uint seq;
+    char *tmp = hoist_xasprintf("%s/blobs/sha256/layer-%s.tmp.%ld.%u", cache, tag, (long)getpid(),
+                                atomic_fetch_add(&seq, 1u));
     hoist_status st =
         layer_from_tree(ctx, root, prefix, t, epoch, tmp, l->diff_id, l->digest, &l->size);
     if (st == HOIST_OK) {

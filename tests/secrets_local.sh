@@ -55,7 +55,11 @@ env_local() {
     check "local/$mode: deploy succeeds" [ $rc -eq 0 ]
     [ $rc -eq 0 ] || sed 's/^/#   /' "$out.deploy.err" | tail -n 20
     st=$PROJ/.hoist/local/dev
-    pw=$(cat "$st/db/main/password" 2>/dev/null)
+    # As root the server's files live outside the project (local driver:
+    # LOCAL_SERVER_ROOT); the state's data_dir says where, either way.
+    data_dir=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['resources']['database/main']['outputs']['data_dir'])" \
+        "$PROJ/.hoist/state/dev.json" 2>/dev/null)
+    pw=$(cat "${data_dir%/data}/password" 2>/dev/null)
     check "local/$mode: the generated database password is known" [ ${#pw} -ge 16 ]
     add_secret "$pw"
     # The DATABASE_URL the app was given, read from its live environment.
@@ -94,7 +98,9 @@ env_local() {
     state_outside_secrets "$PROJ/.hoist/state/dev.json" "$out.state"
     scan "local/$mode: state file outside its secrets fields" "$out.state"
     scan "local/$mode: command lines of every process" "$out.cmdlines"
-    for f in "$st"/logs/*.log; do
+    srv=${data_dir%/db/main/data}
+    for f in "$st"/logs/*.log "$srv"/logs/*.log; do
+        [ -f "$f" ] || continue
         scan "local/$mode: log $(basename "$f")" "$f"
     done
     (cd "$PROJ" && "$HOIST" destroy -e dev --yes $flags > "$out.destroy.out" 2> "$out.destroy.err")
