@@ -7,7 +7,7 @@
  * AWS_* variables, then ~/.aws), so the driver never reads a credential
  * file itself.  Settings it reads itself: registry.keep_images, poll_ms (how
  * often to poll while AWS converges; default: each operation's own pace,
- * 2 to 5 s; a simulator wants a few ms).
+ * 2 to 5 s; a simulator wants a few ms); network.nat is checked here.
  */
 #include "aws.h"
 
@@ -65,6 +65,14 @@ static hoist_status aws_init(const hoist_host *host, hoist_ctx *ctx, json_t *set
         json_decref(cred);
         return host->fail(ctx, HOIST_E_INVALID,
                           "poll_ms must be a whole number of milliseconds from 1 to 600000");
+    }
+    const char *nat = json_string_value(json_object_get(json_object_get(settings, "network"), "nat"));
+    if (json_object_get(json_object_get(settings, "network"), "nat") &&
+        (!nat || (strcmp(nat, "single") != 0 && strcmp(nat, "per_az") != 0))) {
+        json_decref(cred);
+        return host->fail(ctx, HOIST_E_INVALID,
+                          "network.nat must be single (one NAT gateway for both zones, the "
+                          "default) or per_az (one per availability zone)");
     }
     aws_prov *p = aws_xmalloc(sizeof *p);
     memset(p, 0, sizeof *p);
