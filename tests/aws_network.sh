@@ -4,7 +4,8 @@
 # each zone its own NAT gateway (own Elastic IP, in that zone's public
 # subnet) and routes each private subnet through the NAT gateway of its
 # zone, so hoist-sim's EKS rule (nodes need a way out) lets the node group
-# become ACTIVE; destroy waits for the NAT gateways to be deleted before it
+# become ACTIVE, and a node group in a subnet without one shows EKS's health
+# issue in `hoist status`; destroy waits for the NAT gateways to be deleted before it
 # releases the addresses and the internet gateway, leaving nothing.
 . "$HOIST_SRCDIR/tests/lib.sh"
 . "$HOIST_SRCDIR/tests/sim_lib.sh"
@@ -81,6 +82,24 @@ for t in json.load(open("rts.json"))["RouteTables"]:
                 if a.get("SubnetId") in priv and az[a["SubnetId"]]==natz[r["NatGatewayId"]]:
                     seen.add(a["SubnetId"])
 sys.exit(len(natz)!=2 or seen!=priv or len(priv)!=2)'
+    # A node group in a subnet without a way out: hoist shows EKS's health
+    # issue.  (The subnet carries hoist's tags so destroy removes it.)
+    vpc=$(py 'import json; print(json.load(open("subnets.json"))["Subnets"][0]["VpcId"])')
+    sn=$($AWS ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.0.128.0/24 --availability-zone eu-west-3a \
+        --tag-specifications 'ResourceType=subnet,Tags=[{Key=hoist:project,Value=shop},{Key=hoist:env,Value=prod},{Key=hoist:resource,Value=network}]' \
+        --query Subnet.SubnetId --output text 2>>aws.err)
+    role=$($AWS iam get-role --role-name shop-prod-eks-node --query Role.Arn --output text 2>>aws.err)
+    $AWS eks delete-nodegroup --cluster-name shop-prod --nodegroup-name shop-prod-nodes >/dev/null 2>>aws.err
+    ngs() { $AWS eks list-nodegroups --cluster-name shop-prod --query 'length(nodegroups)' --output text 2>>aws.err; }
+    for _ in $(seq 50); do [ "$(ngs)" = 0 ] && break; sleep 0.1; done
+    $AWS eks create-nodegroup --cluster-name shop-prod --nodegroup-name shop-prod-nodes --node-role "$role" \
+        --subnets "$sn" >/dev/null 2>>aws.err
+    sleep 0.5
+    # hoist status observes the cluster (a deploy trusts the state).
+    "$HOIST" status -e prod >closed.log 2>&1
+    sed 's/^/# closed: /' closed.log | grep -i "cluster" | head -3
+    check "hoist status shows the node group's health issue from EKS" \
+        grep -q 'CREATE_FAILED: NodeCreationFailure: Instances failed to join' closed.log
     sed 's/^/# aws: /' aws.err
 else
     diag "SKIP: /usr/bin/aws (Debian's awscli) is not installed"
