@@ -534,10 +534,14 @@ static hoist_status net_nat(net *n, int z)
 }
 
 /* The private route table(s): one per NAT gateway (network.nat), the
-   first keeping the name it had before NAT gateways existed. */
+   first keeping the name it had before NAT gateways existed.  Made once
+   the gateways are available (the walk polls until then), as AWS's own
+   examples route only to an available gateway. */
 static hoist_status net_private_routes(net *n)
 {
     hoist_status st = HOIST_OK;
+    if (n->waiting)
+        return HOIST_OK;
     for (int i = 0; i < n->nats && st == HOIST_OK && !n->missing; i++) {
         char *sfx = i == 0 ? aws_xstrdup("private-rt")
                            : aws_xasprintf("private-rt-%c", n->azs[i][strlen(n->azs[i]) - 1]);
