@@ -280,11 +280,14 @@ static hoist_status net_subnet_tags(net *n, const char *ctag)
     hoist_status st = net_describe(n, "DescribeSubnets", "subnetSet", n->vpc, NULL, &c, &it);
     for (; st == HOIST_OK && it; it = n->p->host->xml_next(it)) {
         char *id = aws_xtext(n->p, it, "subnetId");
-        int pub = 0;
-        for (int z = 0; z < NET_ZONES; z++)
+        int pub = 0, ours = 0; /* only the four subnets hoist cut */
+        for (int z = 0; z < NET_ZONES; z++) {
             pub |= id && n->pub[z] && strcmp(id, n->pub[z]) == 0;
+            ours |= id && n->priv[z] && strcmp(id, n->priv[z]) == 0;
+        }
+        ours |= pub;
         char *role = aws_ec2_tag(n->p, it, net_role_tag(pub)), *cl = aws_ec2_tag(n->p, it, ctag);
-        if (id && (!role || !cl)) {
+        if (ours && (!role || !cl)) {
             if (!n->mutate) {
                 n->missing = 1;
             } else {
