@@ -1,7 +1,7 @@
 # The aws provider: unit tests of request building and answer parsing, and
 # the lifecycle against hoist-sim's AWS APIs (SigV4 verified by the sim).
-TESTS += tests/aws_lifecycle.sh tests/aws_names.sh
-EXTRA_DIST += tests/aws_lifecycle.sh tests/aws_names.sh tests/aws_lib.sh
+TESTS += tests/aws_lifecycle.sh tests/aws_names.sh tests/aws_network.sh
+EXTRA_DIST += tests/aws_lifecycle.sh tests/aws_names.sh tests/aws_network.sh tests/aws_lib.sh
 check_PROGRAMS += tests/check_aws
 TESTS += tests/check_aws
 tests_check_aws_SOURCES = tests/check_aws.c $(AWS_SOURCES)

@@ -100,12 +100,43 @@ if [ -x /usr/bin/aws ]; then
     $AWS ec2 describe-route-tables --filters Name=tag:Name,Values=shop-prod-public-rt >rt.json 2>>aws.err
     check "the public route table sends 0.0.0.0/0 to the internet gateway" \
         py 'import json,sys; r=json.load(open("rt.json"))["RouteTables"][0]["Routes"]; sys.exit(not any(x.get("DestinationCidrBlock")=="0.0.0.0/0" and x.get("GatewayId","").startswith("igw-") for x in r))'
+    # Nodes reach the world: private subnets route 0.0.0.0/0 to an available
+    # NAT gateway (network.nat single: one, in a public subnet, with an
+    # Elastic IP); hoist-sim fails a node group without it (NodeCreationFailure).
+    $AWS ec2 describe-nat-gateways --filter Name=tag:hoist:env,Values=prod >nat.json 2>>aws.err
+    $AWS ec2 describe-addresses --filters Name=tag:hoist:env,Values=prod >eip.json 2>>aws.err
+    $AWS ec2 describe-route-tables --filters Name=tag:hoist:env,Values=prod >rts.json 2>>aws.err
+    check "one NAT gateway, available, in a public subnet, holding the environment's Elastic IP" \
+        py 'import json,sys
+n=json.load(open("nat.json"))["NatGateways"]; e=json.load(open("eip.json"))["Addresses"]
+s={x["SubnetId"]: {t["Key"]: t["Value"] for t in x["Tags"]} for x in json.load(open("subnets.json"))["Subnets"]}
+sys.exit(len(n)!=1 or n[0]["State"]!="available" or "kubernetes.io/role/elb" not in s[n[0]["SubnetId"]]
+         or len(e)!=1 or n[0]["NatGatewayAddresses"][0]["AllocationId"]!=e[0]["AllocationId"])'
+    check "both private subnets route 0.0.0.0/0 to the NAT gateway (active)" \
+        py 'import json,sys
+nat=json.load(open("nat.json"))["NatGateways"][0]["NatGatewayId"]
+s={x["SubnetId"]: {t["Key"]: t["Value"] for t in x["Tags"]} for x in json.load(open("subnets.json"))["Subnets"]}
+priv={k for k,v in s.items() if v.get("kubernetes.io/role/internal-elb")=="1"}
+routed=set()
+for t in json.load(open("rts.json"))["RouteTables"]:
+    if any(r.get("DestinationCidrBlock")=="0.0.0.0/0" and r.get("NatGatewayId")==nat and r["State"]=="active" for r in t["Routes"]):
+        routed |= {a["SubnetId"] for a in t["Associations"] if a.get("SubnetId")}
+sys.exit(len(priv)!=2 or priv!=routed)'
+    check "every subnet carries kubernetes.io/cluster/shop-prod=shared and its elb role tag" \
+        py 'import json,sys
+s=[{t["Key"]: t["Value"] for t in x["Tags"]} for x in json.load(open("subnets.json"))["Subnets"]]
+sys.exit(any(t.get("kubernetes.io/cluster/shop-prod")!="shared" for t in s) or
+         sorted(("kubernetes.io/role/elb" in t, "kubernetes.io/role/internal-elb" in t) for t in s)!=[(False,True)]*2+[(True,False)]*2)'
     $AWS eks describe-cluster --name shop-prod >eks.json 2>>aws.err
     check "aws eks describe-cluster: ACTIVE, version 1.30, hoist tags" \
         py 'import json,sys; c=json.load(open("eks.json"))["cluster"]; sys.exit(c["status"]!="ACTIVE" or c["version"]!="1.30" or c["tags"].get("hoist:env")!="prod")'
     $AWS eks describe-nodegroup --cluster-name shop-prod --nodegroup-name shop-prod-nodes >ng.json 2>>aws.err
     check "aws eks describe-nodegroup: ACTIVE, t3.medium, 2..4" \
         py 'import json,sys; n=json.load(open("ng.json"))["nodegroup"]; s=n["scalingConfig"]; sys.exit(n["status"]!="ACTIVE" or n["instanceTypes"]!=["t3.medium"] or (s["minSize"],s["maxSize"])!=(2,4))'
+    check "the node group is in the two private subnets" \
+        py 'import json,sys
+s={x["SubnetId"] for x in json.load(open("subnets.json"))["Subnets"] if any(t["Key"]=="kubernetes.io/role/internal-elb" for t in x["Tags"])}
+sys.exit(set(json.load(open("ng.json"))["nodegroup"]["subnets"])!=s)'
     $AWS rds describe-db-instances --db-instance-identifier shop-prod-main >rds.json 2>>aws.err
     check "aws rds describe-db-instances: available postgres 15, db.t3.micro, 30 GB, private" \
         py 'import json,sys; d=json.load(open("rds.json"))["DBInstances"][0]; sys.exit(d["DBInstanceStatus"]!="available" or d["Engine"]!="postgres" or d["EngineVersion"]!="15" or d["DBInstanceClass"]!="db.t3.micro" or d["AllocatedStorage"]!=30 or d["PubliclyAccessible"])'

@@ -309,6 +309,18 @@ START_TEST(test_models)
     op_has(ec2, "DisassociateRouteTable", (const char *[]){"AssociationId", NULL});
     op_has(ec2, "DetachInternetGateway", (const char *[]){"InternetGatewayId", "VpcId", NULL});
     op_has(ec2, "DeleteVpc", (const char *[]){"VpcId", NULL});
+    /* the NAT gateways and Elastic IPs of the private subnets' egress */
+    op_has(ec2, "AllocateAddress", (const char *[]){"Domain", "TagSpecification", NULL});
+    op_has(ec2, "DescribeAddresses", (const char *[]){"AllocationId", "Filter", NULL});
+    op_has(ec2, "ReleaseAddress", (const char *[]){"AllocationId", NULL});
+    op_has(ec2, "CreateNatGateway", (const char *[]){"SubnetId", "AllocationId", "ConnectivityType",
+                                                     "ClientToken", "TagSpecification", NULL});
+    op_has(ec2, "DescribeNatGateways", (const char *[]){"NatGatewayId", "Filter", NULL});
+    op_has(ec2, "DeleteNatGateway", (const char *[]){"NatGatewayId", NULL});
+    op_has(ec2, "CreateRoute", (const char *[]){"NatGatewayId", NULL});
+    op_has(ec2, "ReplaceRoute", (const char *[]){"RouteTableId", "DestinationCidrBlock", "GatewayId",
+                                                 "NatGatewayId", NULL});
+    op_has(ec2, "CreateTags", (const char *[]){"ResourceId", "Tag", NULL});
     op_has(rds, "CreateDBSubnetGroup", (const char *[]){"DBSubnetGroupName", "DBSubnetGroupDescription", "SubnetIds", "Tags", NULL});
     op_has(rds, "CreateDBInstance", (const char *[]){"DBInstanceIdentifier", "DBInstanceClass", "Engine", "EngineVersion",
                                                      "AllocatedStorage", "DBName", "MasterUsername", "MasterUserPassword",

@@ -7,7 +7,7 @@ AWSCLI=/usr/bin/aws
 [ -x "$AWSCLI" ] || skip_all "/usr/bin/aws (Debian awscli) is not installed"
 SIM="$HOIST_BUILDDIR/tools/hoist-sim/hoist-sim"
 tmp=$(mktemp -d)
-"$SIM" --port 0 --delay database=300ms,cluster=300ms,pool=100ms >"$tmp/out" 2>"$tmp/err" &
+"$SIM" --port 0 --delay database=300ms,cluster=300ms,pool=100ms,nat=3s >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 50); do grep -q listening "$tmp/out" && break; sleep 0.1; done
@@ -89,6 +89,36 @@ is "create-route" "True" aws ec2 create-route --route-table-id "$rtb" --destinat
 assoc=$(aws ec2 associate-route-table --route-table-id "$rtb" --subnet-id "$sa" --query AssociationId)
 is "route table routes" "local $igw" aws ec2 describe-route-tables --route-table-ids "$rtb" --query 'join(`" "`, RouteTables[0].Routes[].GatewayId)'
 is "association.subnet-id filter" "$rtb" aws ec2 describe-route-tables --filters "Name=association.subnet-id,Values=$sa" --query 'RouteTables[].RouteTableId'
+# NAT gateways: an Elastic IP, ClientToken, pending -> available, routes
+# through them, and what they keep busy.
+sc=$(aws ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.0.3.0/24 --availability-zone eu-west-3c --query Subnet.SubnetId)
+eip=$(aws ec2 allocate-address --domain vpc --tag-specifications 'ResourceType=elastic-ip,Tags=[{Key=Name,Value=nat-ip}]' --query AllocationId)
+is "allocate-address, describe-addresses by tag" "$eip" aws ec2 describe-addresses --filters Name=tag:Name,Values=nat-ip --query 'Addresses[].AllocationId'
+is "create-nat-gateway: pending" "pending" aws ec2 create-nat-gateway --subnet-id "$sa" --allocation-id "$eip" \
+    --client-token nat-tok-1 --tag-specifications 'ResourceType=natgateway,Tags=[{Key=Name,Value=nat-a}]' --query NatGateway.State
+nat=$(aws ec2 create-nat-gateway --subnet-id "$sa" --allocation-id "$eip" --client-token nat-tok-1 --query NatGateway.NatGatewayId)
+is "create-nat-gateway same ClientToken: one gateway" "1" count ec2_nat_gateway
+is "describe-nat-gateways by tag" "$nat" aws ec2 describe-nat-gateways --filter Name=tag:Name,Values=nat-a --query 'NatGateways[].NatGatewayId'
+
+natstate() { aws ec2 describe-nat-gateways --nat-gateway-ids "$nat" --query 'NatGateways[0].State'; }
+check "NAT gateway becomes available" until_is available natstate
+is "NAT gateway holds the Elastic IP" "$eip" aws ec2 describe-nat-gateways --filter "Name=subnet-id,Values=$sa" --query 'NatGateways[0].NatGatewayAddresses[0].AllocationId'
+fails "one Elastic IP, two gateways: Resource.AlreadyAssociated" Resource.AlreadyAssociated \
+    aws ec2 create-nat-gateway --subnet-id "$sa" --allocation-id "$eip"
+fails "release-address in use: InvalidIPAddress.InUse" InvalidIPAddress.InUse aws ec2 release-address --allocation-id "$eip"
+prt=$(aws ec2 create-route-table --vpc-id "$vpc" --query RouteTable.RouteTableId)
+is "create-route-table without a ClientToken: a new table" "3" count ec2_route_table
+is "create-route to the NAT gateway" "True" aws ec2 create-route --route-table-id "$prt" --destination-cidr-block 0.0.0.0/0 --nat-gateway-id "$nat"
+passoc=$(aws ec2 associate-route-table --route-table-id "$prt" --subnet-id "$sb" --query AssociationId)
+natroute() { aws ec2 describe-route-tables --filters "Name=route.nat-gateway-id,Values=$nat" --query 'RouteTables[0].Routes[?NatGatewayId].State | [0]'; }
+is "route.nat-gateway-id filter: the route is active" "active" natroute
+is "replace-route to the internet gateway" "" aws ec2 replace-route --route-table-id "$prt" --destination-cidr-block 0.0.0.0/0 --gateway-id "$igw"
+is "replace-route back to the NAT gateway" "" aws ec2 replace-route --route-table-id "$prt" --destination-cidr-block 0.0.0.0/0 --nat-gateway-id "$nat"
+fails "replace-route without that route: InvalidParameterValue" InvalidParameterValue \
+    aws ec2 replace-route --route-table-id "$prt" --destination-cidr-block 10.9.0.0/16 --nat-gateway-id "$nat"
+fails "detach-internet-gateway under a NAT gateway: DependencyViolation" DependencyViolation \
+    aws ec2 detach-internet-gateway --internet-gateway-id "$igw" --vpc-id "$vpc"
+fails "delete-subnet holding a NAT gateway: DependencyViolation" DependencyViolation aws ec2 delete-subnet --subnet-id "$sa"
 sg=$(aws ec2 create-security-group --group-name web --description "web tier" --vpc-id "$vpc" --query GroupId \
     --tag-specifications 'ResourceType=security-group,Tags=[{Key=hoist:project,Value=demo}]')
 is "authorize-security-group-ingress" "True" aws ec2 authorize-security-group-ingress --group-id "$sg" \
@@ -160,8 +190,27 @@ ep=$(aws eks describe-cluster --name hoist-k --query cluster.endpoint)
 case "$ep" in "$base"/kube/*) ok "eks endpoint is the simulated Kubernetes API";; *) not_ok "eks endpoint: $ep";; esac
 is "eks certificateAuthority present" "" aws eks describe-cluster --name hoist-k --query cluster.certificateAuthority.data
 is "eks list-clusters" "hoist-k" aws eks list-clusters --query 'clusters[]'
+# EKS's rule: nodes need a way out (a NAT gateway, or a public subnet that
+# gives public IPs).  $sc has no route at all, $sa routes to the internet
+# gateway without auto-assigning public IPs, $sb goes through the NAT gateway.
+is "eks create-nodegroup in a subnet without a route out: CREATING" "CREATING" aws eks create-nodegroup \
+    --cluster-name hoist-k --nodegroup-name ng-closed --node-role $role --subnets "$sc" --query nodegroup.status
+bstatus() { aws eks describe-nodegroup --cluster-name hoist-k --nodegroup-name "$1" --query nodegroup.status; }
+check "... then CREATE_FAILED" until_is CREATE_FAILED bstatus ng-closed
+is "... with EKS's health issue NodeCreationFailure" "NodeCreationFailure Instances failed to join the kubernetes cluster" \
+    aws eks describe-nodegroup --cluster-name hoist-k --nodegroup-name ng-closed \
+    --query 'join(`" "`, [nodegroup.health.issues[0].code, nodegroup.health.issues[0].message])'
+is "eks create-nodegroup in a public subnet without public IPs" "CREATING" aws eks create-nodegroup \
+    --cluster-name hoist-k --nodegroup-name ng-pub --node-role $role --subnets "$sa" --query nodegroup.status
+check "... CREATE_FAILED" until_is CREATE_FAILED bstatus ng-pub
+is "... with Ec2SubnetInvalidConfiguration naming the subnet" "Ec2SubnetInvalidConfiguration $sa" \
+    aws eks describe-nodegroup --cluster-name hoist-k --nodegroup-name ng-pub \
+    --query 'join(`" "`, [nodegroup.health.issues[0].code, nodegroup.health.issues[0].resourceIds[0]])'
+for g in ng-closed ng-pub; do
+    is "eks delete-nodegroup $g" "DELETING" aws eks delete-nodegroup --cluster-name hoist-k --nodegroup-name $g --query nodegroup.status
+done
 is "eks create-nodegroup" "CREATING" aws eks create-nodegroup --cluster-name hoist-k --nodegroup-name ng1 \
-    --node-role $role --subnets "$sa" "$sb" --scaling-config minSize=1,maxSize=3,desiredSize=2 \
+    --node-role $role --subnets "$sb" --scaling-config minSize=1,maxSize=3,desiredSize=2 \
     --client-request-token ntok-1 --query nodegroup.status
 is "eks create-nodegroup same token" "ng1" aws eks create-nodegroup --cluster-name hoist-k --nodegroup-name ng1 \
     --node-role $role --subnets "$sa" --client-request-token ntok-1 --query nodegroup.nodegroupName
@@ -175,6 +224,18 @@ is "eks delete-nodegroup: DELETING" "DELETING" aws eks delete-nodegroup --cluste
 ngone() { aws eks list-nodegroups --cluster-name hoist-k --query 'length(nodegroups)'; }
 check "eks node group gone" until_is 0 ngone
 is "eks delete-cluster: DELETING" "DELETING" aws eks delete-cluster --name hoist-k --query cluster.status
+
+# ---- NAT gateway deletion: asynchronous, then what it held is free
+# (deleting and deleted last 10 s each here: slow CLI runs still see both)
+curl -s -X POST -d '{"nat": "10s"}' "$base/_sim/delays" >/dev/null
+is "delete-nat-gateway" "$nat" aws ec2 delete-nat-gateway --nat-gateway-id "$nat" --query NatGatewayId
+is "the gateway shows deleting" "deleting" natstate
+is "a route through it is a blackhole" "blackhole" natroute
+check "the gateway becomes deleted" until_is deleted natstate
+is "release-address once the gateway is deleted" "" aws ec2 release-address --allocation-id "$eip"
+is "detach-internet-gateway once the gateway is deleted" "" aws ec2 detach-internet-gateway --internet-gateway-id "$igw" --vpc-id "$vpc"
+ngw() { aws ec2 describe-nat-gateways --filter Name=tag:Name,Values=nat-a --query 'length(NatGateways)'; }
+check "a deleted gateway is dropped a delay later" until_is 0 ngw
 
 # ---- ECR
 uri=$(aws ecr create-repository --repository-name hoist/app --tags Key=hoist:project,Value=demo --query repository.repositoryUri)

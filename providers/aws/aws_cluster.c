@@ -120,19 +120,25 @@ static json_t *cl_tags(const hoist_resource *r)
                      "hoist:resource", r->name);
 }
 
-/* Translate an EKS status into a hoist status for ensure. */
-static hoist_status cl_phase(aws_prov *p, hoist_ctx *ctx, const char *what, const char *status,
+/* Translate an EKS status into a hoist status for ensure; @obj (the
+   cluster or node group) gives the first health issue of a failure. */
+static hoist_status cl_phase(aws_prov *p, hoist_ctx *ctx, const char *what, json_t *obj,
                              hoist_result *out)
 {
+    const char *status = aws_jstr(obj, "status");
     if (!status)
         return p->host->fail(ctx, HOIST_E_INTERNAL, "%s: the answer has no status", what);
     if (strcmp(status, "ACTIVE") == 0)
         return HOIST_OK;
     if (strcmp(status, "FAILED") == 0 || strcmp(status, "CREATE_FAILED") == 0 ||
-        strcmp(status, "DEGRADED") == 0 || strcmp(status, "DELETE_FAILED") == 0)
+        strcmp(status, "DEGRADED") == 0 || strcmp(status, "DELETE_FAILED") == 0) {
+        json_t *issue = json_array_get(json_object_get(json_object_get(obj, "health"), "issues"), 0);
+        const char *code = aws_jstr(issue, "code"), *msg = aws_jstr(issue, "message");
         return p->host->fail(ctx, HOIST_E_CONFLICT,
-                             "%s is %s: see the EKS console for its health issues, then run "
-                             "`hoist destroy` and deploy again", what, status);
+                             "%s is %s%s%s%s%s: see its health issues (EKS console), fix them, "
+                             "then run `hoist destroy` and deploy again", what, status,
+                             code ? ": " : "", code ? code : "", msg ? ": " : "", msg ? msg : "");
+    }
     out->poll_ms = aws_poll_ms(p, 5000);
     p->host->progress(ctx, "%s", strcmp(status, "DELETING") == 0   ? "waiting for a deletion to finish"
                                  : strcmp(status, "UPDATING") == 0 ? "updating"
@@ -208,7 +214,7 @@ static hoist_status cl_walk(aws_prov *p, hoist_ctx *ctx, const hoist_resource *r
         h->log(ctx, HOIST_LOG_WARN,
                "cluster %s runs Kubernetes %s, hoist.yml asks for %s: hoist does not upgrade "
                "clusters yet (aws eks update-cluster-version)", name, cver, version);
-    st = cl_phase(p, ctx, "EKS cluster", aws_jstr(cl, "status"), out);
+    st = cl_phase(p, ctx, "EKS cluster", cl, out);
     if (st != HOIST_OK)
         goto cleanup;
 
@@ -238,7 +244,7 @@ static hoist_status cl_walk(aws_prov *p, hoist_ctx *ctx, const hoist_resource *r
     } else if (st != HOIST_OK) {
         goto cleanup;
     }
-    st = cl_phase(p, ctx, "EKS node group", aws_jstr(g.json, "nodegroup.status"), out);
+    st = cl_phase(p, ctx, "EKS node group", json_object_get(g.json, "nodegroup"), out);
     if (st == HOIST_OK)
         out->outputs = json_pack(
             "{s:s,s:s,s:s?,s:s?,s:s?,s:s,s:s?,s:s?,s:s?,s:s}", "id", name, "name", name, "arn",

@@ -1,13 +1,23 @@
 /*
  * aws_network.c - the network: a VPC (DNS support and hostnames), a public
  * and a private subnet in each of two availability zones, an internet
- * gateway, a public route table (0.0.0.0/0 -> igw) and a private one, and
- * two security groups: one for the cluster, one for the databases (the
- * database node admits the cluster group on its engine port).
+ * gateway, a public route table (0.0.0.0/0 -> igw), NAT gateway(s) with
+ * Elastic IPs in the public subnets and private route table(s) sending
+ * 0.0.0.0/0 to them (network.nat: single, one for both zones, or per_az),
+ * and two security groups: one for the cluster, one for the databases (the
+ * database node admits the cluster group on its engine port).  Nodes live
+ * in the private subnets: without the NAT route they could neither join
+ * EKS nor pull images.  Subnets carry the tags EKS and the Kubernetes load
+ * balancer controllers look for (kubernetes.io/role/elb on public ones,
+ * kubernetes.io/role/internal-elb on private ones, and
+ * kubernetes.io/cluster/<cluster>=shared).
  *
- * EC2 creates take no idempotency token here (except CreateRouteTable), so
- * every object carries a Name tag unique in the environment and hoist's
- * tags; ensure looks each one up by those tags before creating it.
+ * EC2 creates take no idempotency token here (except CreateRouteTable and
+ * CreateNatGateway), so every object carries a Name tag unique in the
+ * environment and hoist's tags; ensure looks each one up by those tags
+ * before creating it.  Destroy deletes the NAT gateways first and waits
+ * until AWS reports them deleted (it is asynchronous), then releases the
+ * addresses, before the internet gateway and the subnets can go.
  */
 #include "aws.h"
 
@@ -22,10 +32,13 @@ typedef struct net {
     aws_prov *p;
     hoist_ctx *ctx;
     const hoist_resource *r;
-    char *vpc, *cidr, *igw, *rt_pub, *rt_priv, *sg_cluster, *sg_db;
+    char *vpc, *cidr, *igw, *rt_pub, *sg_cluster, *sg_db;
     char *azs[NET_ZONES], *pub[NET_ZONES], *priv[NET_ZONES];
+    char *eip[NET_ZONES], *nat[NET_ZONES], *rt_priv[NET_ZONES];
+    int nats;    /* NAT gateways and private route tables: 1 (single) or NET_ZONES */
     int mutate;  /* ensure: create what is missing; observe: only look */
     int missing; /* observe: something is not there */
+    int waiting; /* a NAT gateway is still pending */
 } net;
 
 static void net_clear(net *n)
@@ -34,15 +47,21 @@ static void net_clear(net *n)
     free(n->cidr);
     free(n->igw);
     free(n->rt_pub);
-    free(n->rt_priv);
     free(n->sg_cluster);
     free(n->sg_db);
     for (int i = 0; i < NET_ZONES; i++) {
         free(n->azs[i]);
         free(n->pub[i]);
         free(n->priv[i]);
+        free(n->eip[i]);
+        free(n->nat[i]);
+        free(n->rt_priv[i]);
     }
 }
+
+/* The NAT gateway states that count as "there": a deleting or deleted one
+   does not (AWS lists those for an hour), a failed one is reported. */
+static const char *const nat_live[] = {"pending", "available", "failed", NULL};
 
 /* Filters selecting this environment's network objects (and @name's Name tag). */
 static int net_filters(aws_params *q, const hoist_resource *r, const char *vpc, const char *name)
@@ -73,7 +92,18 @@ static hoist_status net_describe(net *n, const char *action, const char *set, co
                                  const char *name, aws_call *c, const hoist_xml_node **first)
 {
     aws_params q = {0};
-    net_filters(&q, n->r, vpc, name);
+    int k = net_filters(&q, n->r, vpc, name);
+    /* Look-ups by name (ensure, observe) skip NAT gateways on their way out. */
+    if (name && strcmp(action, "DescribeNatGateways") == 0) {
+        char *f = hoist_kit_xasprintf("Filter.%d.Name", k);
+        aws_param(&q, f, "state");
+        for (int i = 0; nat_live[i]; i++) {
+            char *v = hoist_kit_xasprintf("Filter.%d.Value.%d", k, i + 1);
+            aws_param(&q, v, "%s", nat_live[i]);
+            free(v);
+        }
+        free(f);
+    }
     c->idempotent = 1;
     hoist_status st = aws_query(n->p, n->ctx, "ec2", action, &q, c);
     aws_params_free(&q);
@@ -120,9 +150,10 @@ static hoist_status net_object(net *n, const char *action, const char *set, cons
             break;
         }
         aws_call_clear(n->p, &c);
-        /* Only CreateRouteTable carries a token; the others are never re-sent
-           by the transport (the look-up above finds them instead). */
-        c.idempotent = strcmp(create, "CreateRouteTable") == 0;
+        /* Only CreateRouteTable and CreateNatGateway carry a token; the others
+           are never re-sent by the transport (the look-up above finds them). */
+        c.idempotent = strcmp(create, "CreateRouteTable") == 0 ||
+                       strcmp(create, "CreateNatGateway") == 0;
         while (cq->kv && json_array_size(cq->kv) > base)
             json_array_remove(cq->kv, json_array_size(cq->kv) - 1);
         aws_param(cq, "TagSpecification.1.ResourceType", "%s", rtype);
@@ -227,9 +258,64 @@ cleanup:
     return st;
 }
 
+/* The tag giving a subnet's load balancer role. */
+static const char *net_role_tag(int pub)
+{
+    return pub ? "kubernetes.io/role/elb" : "kubernetes.io/role/internal-elb";
+}
+
+/* "kubernetes.io/cluster/<cluster>": the EKS cluster is named like the
+   environment (aws_name without a suffix), so the network knows it. */
+static char *net_cluster_tag(const hoist_resource *r)
+{
+    char *cl = aws_name(r, AWS_NAME_EKS_CLUSTER, NULL), *t = hoist_kit_xasprintf("kubernetes.io/cluster/%s", cl);
+    free(cl);
+    return t;
+}
+
+/* Subnets made before hoist tagged them get the role and cluster tags. */
+static hoist_status net_subnet_tags(net *n, const char *ctag)
+{
+    aws_call c = {0};
+    const hoist_xml_node *it;
+    hoist_status st = net_describe(n, "DescribeSubnets", "subnetSet", n->vpc, NULL, &c, &it);
+    for (; st == HOIST_OK && it; it = n->p->host->xml_next(it)) {
+        char *id = aws_xtext(n->p, it, "subnetId");
+        int pub = 0, ours = 0; /* only the four subnets hoist cut */
+        for (int z = 0; z < NET_ZONES; z++) {
+            pub |= id && n->pub[z] && strcmp(id, n->pub[z]) == 0;
+            ours |= id && n->priv[z] && strcmp(id, n->priv[z]) == 0;
+        }
+        ours |= pub;
+        char *role = aws_ec2_tag(n->p, it, net_role_tag(pub)), *cl = aws_ec2_tag(n->p, it, ctag);
+        if (ours && (!role || !cl)) {
+            if (!n->mutate) {
+                n->missing = 1;
+            } else {
+                aws_params q = {0};
+                aws_call m = {.idempotent = 1}; /* tagging again is harmless */
+                aws_param(&q, "ResourceId.1", "%s", id);
+                aws_param(&q, "Tag.1.Key", "%s", net_role_tag(pub));
+                aws_param(&q, "Tag.1.Value", "1");
+                aws_param(&q, "Tag.2.Key", "%s", ctag);
+                aws_param(&q, "Tag.2.Value", "shared");
+                st = aws_query(n->p, n->ctx, "ec2", "CreateTags", &q, &m);
+                aws_params_free(&q);
+                aws_call_clear(n->p, &m);
+            }
+        }
+        free(id);
+        free(role);
+        free(cl);
+    }
+    aws_call_clear(n->p, &c);
+    return st;
+}
+
 static hoist_status net_subnets(net *n)
 {
     hoist_status st = HOIST_OK;
+    char *ctag = net_cluster_tag(n->r);
     for (int i = 0; i < 2 * NET_ZONES && st == HOIST_OK; i++) {
         int pub = i < NET_ZONES, z = i % NET_ZONES;
         char *suffix = hoist_kit_xasprintf("%s-%c", pub ? "public" : "private",
@@ -240,9 +326,10 @@ static hoist_status net_subnets(net *n)
         aws_param(&cq, "CidrBlock", "%s", cidr);
         aws_param(&cq, "AvailabilityZone", "%s", n->azs[z]);
         /* Kubernetes load balancers find their subnets by these tags. */
-        aws_param(&cq, "TagSpecification.1.Tag.5.Key", "%s",
-                  pub ? "kubernetes.io/role/elb" : "kubernetes.io/role/internal-elb");
+        aws_param(&cq, "TagSpecification.1.Tag.5.Key", "%s", net_role_tag(pub));
         aws_param(&cq, "TagSpecification.1.Tag.5.Value", "1");
+        aws_param(&cq, "TagSpecification.1.Tag.6.Key", "%s", ctag);
+        aws_param(&cq, "TagSpecification.1.Tag.6.Value", "shared");
         st = net_object(n, "DescribeSubnets", "subnetSet", "subnetId", n->vpc, name,
                         "CreateSubnet", "subnet", &cq, "subnet/subnetId",
                         pub ? &n->pub[z] : &n->priv[z]);
@@ -251,6 +338,9 @@ static hoist_status net_subnets(net *n)
         free(name);
         free(cidr);
     }
+    if (st == HOIST_OK && !n->missing)
+        st = net_subnet_tags(n, ctag);
+    free(ctag);
     return st;
 }
 
@@ -294,15 +384,22 @@ cleanup:
     return st;
 }
 
-/* One route table with its default route (public) and subnet associations. */
-static hoist_status net_route_table(net *n, int pub)
+/*
+ * Route table @suffix with its default route, 0.0.0.0/0 -> the gateway
+ * @target (@key: GatewayId or NatGatewayId), associated with the @count
+ * @subnets; *@id gets its id.  A default route to anything else (a NAT
+ * gateway replaced, a blackhole) is replaced.
+ */
+static hoist_status net_route_table(net *n, const char *suffix, char **id, char *const *subnets,
+                                    int count, const char *key, const char *target)
 {
-    char *name = aws_name(n->r, AWS_NAME_TAG, pub ? "public-rt" : "private-rt");
+    char *name = aws_name(n->r, AWS_NAME_TAG, suffix);
     char *tok = aws_token(n->r, name);
-    char **id = pub ? &n->rt_pub : &n->rt_priv, **subnets = pub ? n->pub : n->priv;
+    char field[32];
     aws_call c = {0};
     const hoist_xml_node *it;
     aws_params cq = {0};
+    snprintf(field, sizeof field, "%c%s", key[0] - 'A' + 'a', key + 1); /* the XML name */
     aws_param(&cq, "VpcId", "%s", n->vpc);
     aws_param(&cq, "ClientToken", "%s", tok);
     hoist_status st = net_object(n, "DescribeRouteTables", "routeTableSet", "routeTableId", n->vpc,
@@ -314,33 +411,39 @@ static hoist_status net_route_table(net *n, int pub)
     st = net_describe(n, "DescribeRouteTables", "routeTableSet", n->vpc, name, &c, &it);
     if (st != HOIST_OK || !it)
         goto cleanup;
-    if (pub) {
-        int has = 0;
-        for (const hoist_xml_node *rt = n->p->host->xml_first(it, "routeSet/item"); rt;
-             rt = n->p->host->xml_next(rt))
-            has |= aws_xis(n->p, rt, "destinationCidrBlock", "0.0.0.0/0") &&
-                   aws_xis(n->p, rt, "gatewayId", n->igw);
-        if (!has && !n->mutate)
-            n->missing = 1;
-        else if (!has) {
-            aws_params q = {0};
-            aws_call m = {.idempotent = 1, .quiet = (const char *const[]){"RouteAlreadyExists", NULL}};
-            aws_param(&q, "RouteTableId", "%s", *id);
-            aws_param(&q, "DestinationCidrBlock", "0.0.0.0/0");
-            aws_param(&q, "GatewayId", "%s", n->igw);
-            st = aws_query(n->p, n->ctx, "ec2", "CreateRoute", &q, &m);
-            if (st == HOIST_E_CONFLICT && strcmp(m.code, "RouteAlreadyExists") == 0)
-                st = HOIST_OK;
-            aws_params_free(&q);
-            aws_call_clear(n->p, &m);
-        }
+    int has = 0, other = 0;
+    for (const hoist_xml_node *rt = n->p->host->xml_first(it, "routeSet/item"); rt;
+         rt = n->p->host->xml_next(rt)) {
+        if (!aws_xis(n->p, rt, "destinationCidrBlock", "0.0.0.0/0"))
+            continue;
+        if (aws_xis(n->p, rt, field, target))
+            has = 1;
+        else
+            other = 1;
     }
-    for (int z = 0; z < NET_ZONES && st == HOIST_OK; z++) {
-        int has = 0;
+    if (!has && !n->mutate)
+        n->missing = 1;
+    else if (!has) {
+        aws_params q = {0};
+        aws_call m = {.idempotent = 1, .quiet = (const char *const[]){"RouteAlreadyExists", NULL}};
+        aws_param(&q, "RouteTableId", "%s", *id);
+        aws_param(&q, "DestinationCidrBlock", "0.0.0.0/0");
+        aws_param(&q, key, "%s", target);
+        st = aws_query(n->p, n->ctx, "ec2", other ? "ReplaceRoute" : "CreateRoute", &q, &m);
+        if (st == HOIST_E_CONFLICT && strcmp(m.code, "RouteAlreadyExists") == 0)
+            st = HOIST_OK; /* made by a call whose answer was lost */
+        else if (st == HOIST_OK && other)
+            n->p->host->log(n->ctx, HOIST_LOG_INFO, "route table %s: 0.0.0.0/0 now goes to %s",
+                            *id, target);
+        aws_params_free(&q);
+        aws_call_clear(n->p, &m);
+    }
+    for (int z = 0; z < count && st == HOIST_OK; z++) {
+        int assoc = 0;
         for (const hoist_xml_node *a = n->p->host->xml_first(it, "associationSet/item"); a;
              a = n->p->host->xml_next(a))
-            has |= aws_xis(n->p, a, "subnetId", subnets[z]);
-        if (has)
+            assoc |= aws_xis(n->p, a, "subnetId", subnets[z]);
+        if (assoc)
             continue;
         if (!n->mutate) {
             n->missing = 1;
@@ -363,6 +466,96 @@ cleanup:
     return st;
 }
 
+/*
+ * NAT gateway @z (in public subnet @z) with its Elastic IP.  The address is
+ * found by its Name tag before one is allocated; CreateNatGateway carries a
+ * token derived from the gateway's name and the address, so a create
+ * repeated after a lost answer or a crash makes nothing twice.
+ */
+static hoist_status net_nat(net *n, int z)
+{
+    char letter = n->azs[z][strlen(n->azs[z]) - 1];
+    char *sfx = hoist_kit_xasprintf("nat-%c", letter), *name = aws_name(n->r, AWS_NAME_TAG, sfx);
+    char *esfx = hoist_kit_xasprintf("eip-%c", letter), *ename = aws_name(n->r, AWS_NAME_TAG, esfx);
+    aws_call c = {0};
+    const hoist_xml_node *it;
+    hoist_status st = net_describe(n, "DescribeNatGateways", "natGatewaySet", n->vpc, name, &c, &it);
+    if (st == HOIST_OK && it) {
+        n->nat[z] = aws_xtext(n->p, it, "natGatewayId");
+    } else if (st == HOIST_OK && !n->mutate) {
+        n->missing = 1;
+    } else if (st == HOIST_OK) {
+        aws_params aq = {0};
+        aws_param(&aq, "Domain", "vpc");
+        st = net_object(n, "DescribeAddresses", "addressesSet", "allocationId", NULL, ename,
+                        "AllocateAddress", "elastic-ip", &aq, "allocationId", &n->eip[z]);
+        aws_params_free(&aq);
+        if (st == HOIST_OK && n->eip[z]) {
+            char *key = hoist_kit_xasprintf("%s/%s", name, n->eip[z]), *tok = aws_token(n->r, key);
+            aws_params nq = {0};
+            aws_param(&nq, "SubnetId", "%s", n->pub[z]);
+            aws_param(&nq, "AllocationId", "%s", n->eip[z]);
+            aws_param(&nq, "ConnectivityType", "public");
+            aws_param(&nq, "ClientToken", "%s", tok);
+            st = net_object(n, "DescribeNatGateways", "natGatewaySet", "natGatewayId", n->vpc,
+                            name, "CreateNatGateway", "natgateway", &nq,
+                            "natGateway/natGatewayId", &n->nat[z]);
+            aws_params_free(&nq);
+            free(key);
+            free(tok);
+        }
+    }
+    aws_call_clear(n->p, &c);
+    /* Its state: routes through a pending gateway do not carry traffic yet. */
+    if (st == HOIST_OK && n->nat[z]) {
+        aws_params q = {0};
+        aws_call s = {.idempotent = 1};
+        aws_param(&q, "NatGatewayId.1", "%s", n->nat[z]);
+        st = aws_query(n->p, n->ctx, "ec2", "DescribeNatGateways", &q, &s);
+        const hoist_xml_node *g =
+            st == HOIST_OK ? n->p->host->xml_first(n->p->host->xml_root(s.xml), "natGatewaySet/item")
+                           : NULL;
+        if (g && aws_xis(n->p, g, "state", "pending")) {
+            n->waiting = 1;
+        } else if (g && aws_xis(n->p, g, "state", "failed")) {
+            char *code = aws_xtext(n->p, g, "failureCode"), *msg = aws_xtext(n->p, g, "failureMessage");
+            st = n->p->host->fail(n->ctx, HOIST_E_CONFLICT,
+                                  "NAT gateway %s (%s) failed: %s: %s; delete it (aws ec2 "
+                                  "delete-nat-gateway --nat-gateway-id %s) or run `hoist "
+                                  "destroy`, then deploy again", n->nat[z], name,
+                                  code ? code : "?", msg ? msg : "no message", n->nat[z]);
+            free(code);
+            free(msg);
+        }
+        aws_params_free(&q);
+        aws_call_clear(n->p, &s);
+    }
+    free(sfx);
+    free(name);
+    free(esfx);
+    free(ename);
+    return st;
+}
+
+/* The private route table(s): one per NAT gateway (network.nat), the
+   first keeping the name it had before NAT gateways existed.  Made once
+   the gateways are available (the walk polls until then), as AWS's own
+   examples route only to an available gateway. */
+static hoist_status net_private_routes(net *n)
+{
+    hoist_status st = HOIST_OK;
+    if (n->waiting)
+        return HOIST_OK;
+    for (int i = 0; i < n->nats && st == HOIST_OK && !n->missing; i++) {
+        char *sfx = i == 0 ? hoist_kit_xstrdup("private-rt")
+                           : hoist_kit_xasprintf("private-rt-%c", n->azs[i][strlen(n->azs[i]) - 1]);
+        st = net_route_table(n, sfx, &n->rt_priv[i], n->nats == 1 ? n->priv : &n->priv[i],
+                             n->nats == 1 ? NET_ZONES : 1, "NatGatewayId", n->nat[i]);
+        free(sfx);
+    }
+    return st;
+}
+
 static hoist_status net_sg(net *n, const char *what, const char *desc, char **id)
 {
     char *name = aws_name(n->r, AWS_NAME_TAG, what);
@@ -380,16 +573,23 @@ static hoist_status net_sg(net *n, const char *what, const char *desc, char **id
 
 static json_t *net_outputs(net *n)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[],s:[],s:[]}", "id", n->vpc,
-                          "vpc_id", n->vpc, "dns_vpc", n->vpc, "region", n->p->region, "cidr",
-                          n->cidr, "igw_id", n->igw, "public_route_table", n->rt_pub,
-                          "private_route_table", n->rt_priv, "cluster_security_group",
-                          n->sg_cluster, "database_security_group", n->sg_db, "zones",
-                          "public_subnets", "private_subnets");
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[],s:[],s:[],s:[],s:[]}",
+                          "id", n->vpc, "vpc_id", n->vpc, "dns_vpc", n->vpc, "region",
+                          n->p->region, "cidr", n->cidr, "igw_id", n->igw, "public_route_table",
+                          n->rt_pub, "private_route_table", n->rt_priv[0],
+                          "cluster_security_group", n->sg_cluster, "database_security_group",
+                          n->sg_db, "nat", n->nats == 1 ? "single" : "per_az", "zones",
+                          "public_subnets", "private_subnets", "nat_gateways",
+                          "private_route_tables");
     for (int i = 0; i < NET_ZONES; i++) {
         json_array_append_new(json_object_get(o, "zones"), json_string(n->azs[i]));
         json_array_append_new(json_object_get(o, "public_subnets"), json_string(n->pub[i]));
         json_array_append_new(json_object_get(o, "private_subnets"), json_string(n->priv[i]));
+    }
+    for (int i = 0; i < n->nats; i++) {
+        json_array_append_new(json_object_get(o, "nat_gateways"), json_string(n->nat[i]));
+        json_array_append_new(json_object_get(o, "private_route_tables"),
+                              json_string(n->rt_priv[i]));
     }
     return o;
 }
@@ -399,26 +599,40 @@ static hoist_status net_walk(net *n, hoist_result *out)
 {
     hoist_status st;
     const char *cidr = aws_spec_str(n->r, "cidr", "10.0.0.0/16");
+    const char *nat = aws_spec_str(n->r, "nat", "single");
     char *probe = net_subnet_cidr(cidr, 0);
     if (!probe)
         return n->p->host->fail(n->ctx, HOIST_E_INVALID,
                                 "network.cidr '%s' must be an IPv4 /16 block such as 10.0.0.0/16 "
                                 "(hoist cuts /20 subnets out of it)", cidr);
     free(probe);
+    /* network.nat was checked when the driver started (aws_provider.c). */
+    n->nats = strcmp(nat, "per_az") == 0 ? NET_ZONES : 1;
     n->cidr = hoist_kit_xstrdup(cidr);
     if ((st = net_zones(n)) != HOIST_OK || (st = net_vpc(n)) != HOIST_OK)
         return st;
     if (!n->vpc)
         return HOIST_E_NOTFOUND;
     if ((st = net_subnets(n)) != HOIST_OK || n->missing || (st = net_igw(n)) != HOIST_OK ||
-        n->missing || (st = net_route_table(n, 1)) != HOIST_OK ||
-        (st = net_route_table(n, 0)) != HOIST_OK ||
+        n->missing ||
+        (st = net_route_table(n, "public-rt", &n->rt_pub, n->pub, NET_ZONES, "GatewayId",
+                              n->igw)) != HOIST_OK)
+        return st;
+    for (int z = 0; z < n->nats && !n->missing; z++)
+        if ((st = net_nat(n, z)) != HOIST_OK)
+            return st;
+    if ((st = net_private_routes(n)) != HOIST_OK ||
         (st = net_sg(n, "cluster", "hoist: the Kubernetes cluster", &n->sg_cluster)) != HOIST_OK ||
         (st = net_sg(n, "db", "hoist: managed databases (the cluster group only)", &n->sg_db)) !=
             HOIST_OK)
         return st;
     if (n->missing || !n->sg_cluster || !n->sg_db)
         return HOIST_PENDING; /* observe: partly there */
+    if (n->waiting) {
+        out->poll_ms = aws_poll_ms(n->p, 10000);
+        out->status_text = "waiting for the NAT gateway(s) to become available";
+        return HOIST_PENDING;
+    }
     out->outputs = net_outputs(n);
     return HOIST_OK;
 }
@@ -453,7 +667,9 @@ static hoist_status net_delete(net *n, const char *action, const char *k1, const
                                         "InvalidInternetGatewayID.NotFound",
                                         "InvalidRouteTableID.NotFound", "InvalidGroup.NotFound",
                                         "InvalidAssociationID.NotFound", "Gateway.NotAttached",
-                                        "DependencyViolation", NULL};
+                                        "DependencyViolation", "NatGatewayNotFound",
+                                        "InvalidAllocationID.NotFound",
+                                        "InvalidIPAddress.InUse", NULL};
     aws_params q = {0};
     aws_call c = {.idempotent = 1, .quiet = quiet};
     aws_param(&q, k1, "%s", v1);
@@ -461,11 +677,13 @@ static hoist_status net_delete(net *n, const char *action, const char *k1, const
         aws_param(&q, k2, "%s", v2);
     hoist_status st = aws_query(n->p, n->ctx, "ec2", action, &q, &c);
     aws_params_free(&q);
-    if (st != HOIST_OK && strcmp(c.code, "DependencyViolation") == 0) {
+    if (st != HOIST_OK && (strcmp(c.code, "DependencyViolation") == 0 ||
+                           strcmp(c.code, "InvalidIPAddress.InUse") == 0)) {
         n->p->host->log(n->ctx, HOIST_LOG_DEBUG, "%s %s: still in use, retrying later", action, v1);
         *busy = 1;
         st = HOIST_OK;
-    } else if (st == HOIST_E_NOTFOUND || strcmp(c.code, "Gateway.NotAttached") == 0) {
+    } else if (st == HOIST_E_NOTFOUND || strcmp(c.code, "Gateway.NotAttached") == 0 ||
+               strstr(c.code, "NotFound")) {
         st = HOIST_OK; /* already gone */
     }
     aws_call_clear(n->p, &c);
@@ -496,7 +714,6 @@ static hoist_status net_destroy(void *prov, hoist_ctx *ctx, const hoist_resource
     aws_call c = {0};
     int busy = 0;
     size_t i;
-    (void)out;
     hoist_status st = net_ids(&n, "DescribeVpcs", "vpcSet", "vpcId", NULL, vpcs, &c);
     aws_call_clear(n.p, &c);
     const char *rec = aws_jstr(r->recorded, "vpc_id");
@@ -504,6 +721,41 @@ static hoist_status net_destroy(void *prov, hoist_ctx *ctx, const hoist_resource
     json_array_foreach(vpcs, i, v) seen |= rec && strcmp(json_string_value(v), rec) == 0;
     if (rec && !seen && st == HOIST_OK)
         json_array_append_new(vpcs, json_string(rec)); /* recorded but untagged: still ours */
+
+    /* NAT gateways first: they hold the Elastic IPs and keep the internet
+       gateway and their subnets busy until AWS reports them deleted. */
+    int nat_busy = 0;
+    if (st == HOIST_OK) {
+        const hoist_xml_node *it;
+        st = net_describe(&n, "DescribeNatGateways", "natGatewaySet", NULL, NULL, &c, &it);
+        for (; st == HOIST_OK && it; it = h->xml_next(it)) {
+            if (aws_xis(n.p, it, "state", "deleted"))
+                continue;
+            char *id = aws_xtext(n.p, it, "natGatewayId");
+            nat_busy = 1;
+            if (!aws_xis(n.p, it, "state", "deleting"))
+                st = net_delete(&n, "DeleteNatGateway", "NatGatewayId", id, NULL, NULL, &busy);
+            free(id);
+        }
+        aws_call_clear(n.p, &c);
+    }
+    /* Then the addresses they held. */
+    if (st == HOIST_OK && !nat_busy) {
+        json_array_clear(ids);
+        st = net_ids(&n, "DescribeAddresses", "addressesSet", "allocationId", NULL, ids, &c);
+        aws_call_clear(n.p, &c);
+        json_array_foreach(ids, i, v) if (st == HOIST_OK) st =
+            net_delete(&n, "ReleaseAddress", "AllocationId", json_string_value(v), NULL, NULL, &busy);
+    }
+    if (st == HOIST_OK && (nat_busy || busy)) {
+        json_decref(vpcs);
+        json_decref(ids);
+        net_clear(&n);
+        out->poll_ms = aws_poll_ms(n.p, 5000);
+        out->status_text = nat_busy ? "waiting for the NAT gateways to be deleted"
+                                    : "waiting for the Elastic IPs to be released";
+        return HOIST_PENDING;
+    }
 
     /* Route tables: associations first, then the tables (their routes go with them). */
     json_array_foreach(vpcs, i, v) {

@@ -7,7 +7,7 @@
  * AWS_* variables, then ~/.aws), so the driver never reads a credential
  * file itself.  Settings it reads itself: registry.keep_images, poll_ms (how
  * often to poll while AWS converges; default: each operation's own pace,
- * 2 to 5 s; a simulator wants a few ms).
+ * 2 to 5 s; a simulator wants a few ms); network.nat is checked here.
  */
 #include "aws.h"
 
@@ -66,6 +66,14 @@ static hoist_status aws_init(const hoist_host *host, hoist_ctx *ctx, json_t *set
         return host->fail(ctx, HOIST_E_INVALID,
                           "poll_ms must be a whole number of milliseconds from 1 to 600000");
     }
+    const char *nat = json_string_value(json_object_get(json_object_get(settings, "network"), "nat"));
+    if (json_object_get(json_object_get(settings, "network"), "nat") &&
+        (!nat || (strcmp(nat, "single") != 0 && strcmp(nat, "per_az") != 0))) {
+        json_decref(cred);
+        return host->fail(ctx, HOIST_E_INVALID,
+                          "network.nat must be single (one NAT gateway for both zones, the "
+                          "default) or per_az (one per availability zone)");
+    }
     aws_prov *p = hoist_kit_xmalloc(sizeof *p);
     memset(p, 0, sizeof *p);
     p->host = host;
@@ -98,6 +106,7 @@ static const hoist_setting aws_settings[] = {
     {.name = "registry.keep_images", .type = HOIST_SETTING_INT, .doc = "images each repository keeps, 1..1000 (default 30)"},
     {.name = "poll_ms", .type = HOIST_SETTING_INT, .doc = "polling interval while AWS works, 1..600000 ms"},
     {.name = "network.cidr", .type = HOIST_SETTING_STRING, .doc = "the VPC block, a /16 (default 10.0.0.0/16)"},
+    {.name = "network.nat", .type = HOIST_SETTING_STRING, .doc = "NAT gateways for the private subnets: single (default) or per_az"},
     {.name = NULL},
 };
 

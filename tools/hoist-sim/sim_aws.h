@@ -74,6 +74,10 @@ char *aws_now_iso(void);
 
 /* The live EC2 subnet @id of @region (borrowed body), or NULL. */
 json_t *aws_ec2_subnet(const char *id, const char *region);
+/* How subnet @id of @region reaches the internet through its route table's
+   0.0.0.0/0 route: 1 an attached internet gateway, 2 an available NAT
+   gateway, 0 not at all. */
+int aws_ec2_subnet_egress(const char *id, const char *region);
 
 /*
  * Is @token ("k8s-aws-v1." + unpadded base64url of a presigned STS

@@ -1,10 +1,17 @@
 /*
  * sim_aws_ec2.c - EC2 (Query dialect, API 2016-11-15) in hoist-sim: VPCs,
- * subnets, internet gateways, route tables, security groups, tags and
- * availability zones.  Bodies are kept under the XML names of the botocore
+ * subnets, internet gateways, NAT gateways, Elastic IP addresses, route
+ * tables, security groups, tags and availability zones.  Bodies are kept under the XML names of the botocore
  * model (vpcId, tagSet, ...) so a reply is the body converted to XML.
  * A VPC comes with its default security group and main route table, as in
  * AWS, and cannot be deleted while other dependents exist.
+ *
+ * NAT gateways follow AWS's states: pending -> available (delay "nat"),
+ * failed when the VPC has no internet gateway, and after DeleteNatGateway
+ * deleting -> deleted (shown for one more delay before they vanish).  Routes
+ * to a NAT gateway that is not available are "blackhole"; an Elastic IP
+ * cannot be released, nor the internet gateway detached, while a NAT
+ * gateway still uses them.
  */
 #include "autoconfig.h"
 
@@ -28,6 +35,9 @@ static const sim_kind ec2_subnet = {"aws", "ec2_subnet", "vpc", "pending", "avai
 static const sim_kind ec2_igw = {"aws", "ec2_internet_gateway", "vpc", NULL, NULL, NULL, NULL};
 static const sim_kind ec2_rtb = {"aws", "ec2_route_table", "vpc", NULL, NULL, NULL, NULL};
 static const sim_kind ec2_sg = {"aws", "ec2_security_group", "vpc", NULL, NULL, NULL, NULL};
+static const sim_kind ec2_eip = {"aws", "ec2_address", "vpc", NULL, NULL, NULL, NULL};
+static const sim_kind ec2_nat = {"aws", "ec2_nat_gateway", "nat", "pending", "available",
+                                 "deleting", ec2_state};
 
 /* What tells the EC2 resource types apart in ids, errors, tags and filters. */
 typedef struct ec2_type {
@@ -49,9 +59,15 @@ static const ec2_type ec2_types[] = {
     {&ec2_rtb, "rtb", "route-table", "routeTableSet", "routeTableId",
      "InvalidRouteTableID.NotFound", "routeTable ID",
      "route-table-id vpc-id association.main association.subnet-id "
-     "association.route-table-association-id route.gateway-id owner-id"},
+     "association.route-table-association-id route.gateway-id route.nat-gateway-id "
+     "route.destination-cidr-block route.state owner-id"},
     {&ec2_sg, "sg", "security-group", "securityGroupInfo", "groupId", "InvalidGroup.NotFound",
      "security group", "group-id group-name vpc-id description owner-id"},
+    {&ec2_eip, "eipalloc", "elastic-ip", "addressesSet", "allocationId",
+     "InvalidAllocationID.NotFound", "allocation ID",
+     "allocation-id association-id domain public-ip network-border-group"},
+    {&ec2_nat, "nat", "natgateway", "natGatewaySet", "natGatewayId", "NatGatewayNotFound",
+     "NAT gateway", "nat-gateway-id state subnet-id vpc-id"},
 };
 #define EC2_NTYPES (sizeof ec2_types / sizeof ec2_types[0])
 
@@ -140,7 +156,7 @@ static sim_res *ec2_find(sim_req *rq, sim_resp *rs, const sim_kind *k, const cha
     if (!id)
         aws_fail(rq, rs, 400, "MissingParameter", "The request must contain the parameter %s",
                  t->idfield);
-    else if (!r || r->delete_ms || strcmp(r->region, aws_region(rq)) != 0) {
+    else if (!r || (r->delete_ms && !k->deleting) || strcmp(r->region, aws_region(rq)) != 0) {
         aws_fail(rq, rs, 400, t->nf_code, "The %s '%s' does not exist", t->nf_noun, id);
         r = NULL;
     }
@@ -169,6 +185,61 @@ static int ec2_cidr(const char *s, unsigned *addr, int *bits)
 static unsigned ec2_mask(int bits)
 {
     return bits ? 0xffffffffu << (32 - bits) : 0;
+}
+
+/* ------------------------------------------------------------------ NAT gateway states */
+
+/* The state AWS shows for NAT gateway @r: the store's status, "failed" when
+   it was made in a VPC without an internet gateway, "deleted" once the
+   deletion is done (until the store drops it a delay later). */
+static const char *ec2_nat_state(sim_res *r)
+{
+    if (r->delete_ms)
+        return sim_wall_ms() >= json_integer_value(json_object_get(r->priv, "deleted_ms"))
+                   ? "deleted"
+                   : "deleting";
+    if (json_object_get(r->priv, "failed"))
+        return "failed";
+    return sim_res_status(r);
+}
+
+/* 1 while NAT gateway @r holds its Elastic IP and its place in the subnet. */
+static int ec2_nat_live(sim_res *r)
+{
+    const char *st = ec2_nat_state(r);
+    return strcmp(st, "deleted") != 0 && strcmp(st, "failed") != 0;
+}
+
+/* The body as Describe* shows it: NAT states, and routes through a NAT
+   gateway that is not available as "blackhole", as AWS reports them. */
+static json_t *ec2_render(sim_res *r)
+{
+    json_t *b = sim_res_render(r), *x;
+    size_t i;
+    if (r->kind == &ec2_nat)
+        json_object_set_new(b, "state", json_string(ec2_nat_state(r)));
+    if (r->kind != &ec2_rtb)
+        return b;
+    json_array_foreach(json_object_get(b, "routeSet"), i, x) {
+        const char *nat = json_string_value(json_object_get(x, "natGatewayId"));
+        sim_res *g = nat ? sim_res_get(&ec2_nat, nat) : NULL;
+        if (nat)
+            json_object_set_new(x, "state",
+                                json_string(g && strcmp(ec2_nat_state(g), "available") == 0
+                                                ? "active"
+                                                : "blackhole"));
+    }
+    return b;
+}
+
+/* The first live NAT gateway of VPC @vpc (and subnet @subnet when given). */
+static sim_res *ec2_nat_in(const char *vpc, const char *subnet)
+{
+    for (sim_res *g = sim_res_first(&ec2_nat, vpc); g; g = sim_res_next(g, &ec2_nat, vpc))
+        if (ec2_nat_live(g) &&
+            (!subnet || strcmp(json_string_value(json_object_get(g->body, "subnetId")), subnet) == 0))
+            return g;
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ filters */
@@ -292,7 +363,7 @@ static void ec2_describe(sim_req *rq, sim_resp *rs, const sim_kind *k, const cha
         if (!ec2_find(rq, rs, k, json_string_value(id)))
             goto cleanup;
     for (sim_res *r = sim_res_first(k, NULL); r; r = sim_res_next(r, k, NULL)) {
-        if (r->delete_ms || strcmp(r->region, aws_region(rq)) != 0)
+        if ((r->delete_ms && !k->deleting) || strcmp(r->region, aws_region(rq)) != 0)
             continue;
         int in = json_array_size(ids) == 0;
         json_array_foreach(ids, i, id)
@@ -300,7 +371,7 @@ static void ec2_describe(sim_req *rq, sim_resp *rs, const sim_kind *k, const cha
                 in = 1;
         if (!in)
             continue;
-        int f = ec2_filter(rq, rs, sim_res_render(r), t->filters);
+        int f = ec2_filter(rq, rs, ec2_render(r), t->filters);
         if (f < 0)
             goto cleanup;
         if (f)
@@ -413,6 +484,7 @@ static void ec2_delete_vpc(sim_req *rq, sim_resp *rs)
                 strcmp(json_string_value(json_object_get(r->body, "groupName")), "default") != 0;
     for (r = sim_res_first(&ec2_rtb, v->id); r; r = sim_res_next(r, &ec2_rtb, v->id))
         deps |= !ec2_rtb_main(r);
+    deps |= ec2_nat_in(v->id, NULL) != NULL;
     for (r = sim_res_first(&ec2_igw, NULL); r; r = sim_res_next(r, &ec2_igw, NULL)) {
         json_t *vals = json_array();
         ec2_values(r->body, "attachment.vpc-id", vals);
@@ -526,6 +598,11 @@ static void ec2_delete_subnet(sim_req *rq, sim_resp *rs)
     sim_res *s = ec2_find(rq, rs, &ec2_subnet, aws_p(rq, "SubnetId"));
     if (!s)
         return;
+    if (ec2_nat_in(s->parent, s->id)) {
+        aws_fail(rq, rs, 400, "DependencyViolation",
+                 "The subnet '%s' has dependencies and cannot be deleted.", s->id);
+        return;
+    }
     for (sim_res *r = sim_res_first(&ec2_rtb, s->parent); r; r = sim_res_next(r, &ec2_rtb, s->parent)) {
         json_t *vals = json_array(), *x;
         size_t i;
@@ -593,6 +670,12 @@ static void ec2_detach_igw(sim_req *rq, sim_resp *rs)
                  g->id, vpc ? vpc : "(none)");
         return;
     }
+    if (ec2_nat_in(vpc, NULL)) {
+        aws_fail(rq, rs, 400, "DependencyViolation",
+                 "Network %s has some mapped public address(es). Please unmap those public "
+                 "address(es) before detaching the gateway.", vpc);
+        return;
+    }
     json_array_clear(att);
     aws_reply(rq, rs, ec2_ok());
 }
@@ -619,8 +702,9 @@ static void ec2_create_rtb(sim_req *rq, sim_resp *rs)
     sim_res *v = vpcid ? ec2_find(rq, rs, &ec2_vpc, vpcid) : NULL, *r;
     if (!v)
         return;
-    /* ClientToken: a retry returns the table the first call made */
-    for (r = sim_res_first(&ec2_rtb, NULL); r && token; r = sim_res_next(r, &ec2_rtb, NULL)) {
+    /* ClientToken: a retry returns the table the first call made (without
+       one, every call makes a table) */
+    for (r = token ? sim_res_first(&ec2_rtb, NULL) : NULL; r; r = sim_res_next(r, &ec2_rtb, NULL)) {
         const char *t = json_string_value(json_object_get(r->priv, "clientToken"));
         if (!t || strcmp(t, token) != 0 || r->delete_ms)
             continue;
@@ -647,13 +731,64 @@ static void ec2_describe_rtbs(sim_req *rq, sim_resp *rs)
     ec2_describe(rq, rs, &ec2_rtb, "RouteTableId");
 }
 
-static void ec2_create_route(sim_req *rq, sim_resp *rs)
+/* The route target of the request, checked to be in route table @t's VPC:
+   *@key is "gatewayId" or "natGatewayId".  NULL after answering. */
+static const char *ec2_route_target(sim_req *rq, sim_resp *rs, sim_res *t, const char **key)
 {
-    sim_res *t = ec2_find(rq, rs, &ec2_rtb, aws_p(rq, "RouteTableId")), *g;
-    const char *dest, *gw;
+    const char *gw = aws_p(rq, "GatewayId"), *nat = aws_p(rq, "NatGatewayId");
+    const char *vpc = NULL;
+    json_t *vals = json_array();
+    if (!gw == !nat) {
+        aws_fail(rq, rs, 400, "InvalidParameterCombination",
+                 "Exactly one of GatewayId and NatGatewayId must be given (hoist-sim models "
+                 "these two route targets)");
+        json_decref(vals);
+        return NULL;
+    }
+    if (gw) {
+        sim_res *g = ec2_find(rq, rs, &ec2_igw, gw);
+        if (g)
+            ec2_values(g->body, "attachment.vpc-id", vals);
+        vpc = json_string_value(json_array_get(vals, 0));
+        *key = "gatewayId";
+        if (!g) {
+            json_decref(vals);
+            return NULL;
+        }
+    } else {
+        sim_res *g = ec2_find(rq, rs, &ec2_nat, nat);
+        if (!g) {
+            json_decref(vals);
+            return NULL;
+        }
+        if (!ec2_nat_live(g) || g->delete_ms) {
+            aws_fail(rq, rs, 400, "InvalidNatGatewayID.NotFound",
+                     "The natGateway ID '%s' does not exist", nat);
+            json_decref(vals);
+            return NULL;
+        }
+        vpc = g->parent;
+        *key = "natGatewayId";
+    }
+    int same = vpc && strcmp(vpc, t->parent) == 0;
+    json_decref(vals);
+    if (!same) {
+        aws_fail(rq, rs, 400, "InvalidParameterValue",
+                 "route table %s and network gateway %s belong to different networks", t->id,
+                 gw ? gw : nat);
+        return NULL;
+    }
+    return gw ? gw : nat;
+}
+
+/* CreateRoute (@replace 0) or ReplaceRoute (1) for DestinationCidrBlock. */
+static void ec2_route(sim_req *rq, sim_resp *rs, int replace)
+{
+    sim_res *t = ec2_find(rq, rs, &ec2_rtb, aws_p(rq, "RouteTableId"));
+    const char *dest, *target, *key = NULL;
     unsigned a;
     int b;
-    if (!t || !(dest = aws_need(rq, rs, "DestinationCidrBlock")) || !(gw = aws_need(rq, rs, "GatewayId")))
+    if (!t || !(dest = aws_need(rq, rs, "DestinationCidrBlock")))
         return;
     if (ec2_cidr(dest, &a, &b) != 0) {
         aws_fail(rq, rs, 400, "InvalidParameterValue",
@@ -661,28 +796,45 @@ static void ec2_create_route(sim_req *rq, sim_resp *rs)
                  "CIDR block.", dest);
         return;
     }
-    if (!(g = ec2_find(rq, rs, &ec2_igw, gw)))
+    if (!(target = ec2_route_target(rq, rs, t, &key)))
         return;
-    json_t *vals = json_array(), *routes = json_object_get(t->body, "routeSet"), *x;
+    json_t *routes = json_object_get(t->body, "routeSet"), *x, *found = NULL;
     size_t i;
-    ec2_values(g->body, "attachment.vpc-id", vals);
-    int attached = json_array_size(vals) && strcmp(json_string_value(json_array_get(vals, 0)), t->parent) == 0;
-    json_decref(vals);
-    if (!attached) {
-        aws_fail(rq, rs, 400, "InvalidParameterValue",
-                 "route table %s and network gateway %s belong to different networks", t->id, gw);
+    json_array_foreach(routes, i, x)
+        if (strcmp(json_string_value(json_object_get(x, "destinationCidrBlock")), dest) == 0)
+            found = x;
+    if (found && !replace) {
+        aws_fail(rq, rs, 400, "RouteAlreadyExists", "The route identified by %s already exists.",
+                 dest);
         return;
     }
-    json_array_foreach(routes, i, x)
-        if (strcmp(json_string_value(json_object_get(x, "destinationCidrBlock")), dest) == 0) {
-            aws_fail(rq, rs, 400, "RouteAlreadyExists",
-                     "The route identified by %s already exists.", dest);
-            return;
-        }
-    json_array_append_new(routes, json_pack("{s:s,s:s,s:s,s:s}", "destinationCidrBlock", dest,
-                                            "gatewayId", gw, "origin", "CreateRoute", "state",
-                                            "active"));
+    if (!found && replace) {
+        aws_fail(rq, rs, 400, "InvalidParameterValue",
+                 "There is no route defined for '%s' in the route table. Use CreateRoute "
+                 "instead.", dest);
+        return;
+    }
+    if (found) {
+        json_object_del(found, "gatewayId");
+        json_object_del(found, "natGatewayId");
+        json_object_set_new(found, key, json_string(target));
+        json_object_set_new(found, "origin", json_string("CreateRoute"));
+    } else {
+        json_array_append_new(routes, json_pack("{s:s,s:s,s:s,s:s}", "destinationCidrBlock", dest,
+                                                key, target, "origin", "CreateRoute", "state",
+                                                "active"));
+    }
     aws_reply(rq, rs, ec2_ok());
+}
+
+static void ec2_create_route(sim_req *rq, sim_resp *rs)
+{
+    ec2_route(rq, rs, 0);
+}
+
+static void ec2_replace_route(sim_req *rq, sim_resp *rs)
+{
+    ec2_route(rq, rs, 1);
 }
 
 static void ec2_associate_rtb(sim_req *rq, sim_resp *rs)
@@ -757,6 +909,167 @@ static void ec2_delete_rtb(sim_req *rq, sim_resp *rs)
     }
     sim_res_delete(t);
     aws_reply(rq, rs, ec2_ok());
+}
+
+/* ------------------------------------------------------------------ Elastic IPs */
+
+static void ec2_allocate_address(sim_req *rq, sim_resp *rs)
+{
+    const char *dom = aws_p(rq, "Domain");
+    if (dom && strcmp(dom, "vpc") != 0) {
+        aws_fail(rq, rs, 400, "InvalidParameterValue",
+                 "Value (%s) for parameter domain is invalid. Valid values: vpc", dom);
+        return;
+    }
+    char *id = aws_ec2_id("eipalloc");
+    /* an address of TEST-NET-3 (RFC 5737), from the id's random digits */
+    char *ip = hoist_xasprintf("203.0.113.%lu", strtoul(id + strlen(id) - 2, NULL, 16) % 254 + 1);
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s}", "allocationId", id, "publicIp", ip,
+                             "domain", "vpc", "publicIpv4Pool", "amazon", "networkBorderGroup",
+                             aws_region(rq));
+    sim_res *r = ec2_new(rq, &ec2_eip, id, NULL, body, ec2_tagspec(rq, "elastic-ip"));
+    json_t *res = json_deep_copy(r->body);
+    json_object_del(res, "tagSet");
+    json_object_del(res, "ownerId");
+    aws_reply(rq, rs, res);
+    free(id);
+    free(ip);
+}
+
+static void ec2_describe_addresses(sim_req *rq, sim_resp *rs)
+{
+    ec2_describe(rq, rs, &ec2_eip, "AllocationId");
+}
+
+/* The live NAT gateway holding Elastic IP @alloc, or NULL. */
+static sim_res *ec2_eip_user(const char *alloc)
+{
+    for (sim_res *g = sim_res_first(&ec2_nat, NULL); g; g = sim_res_next(g, &ec2_nat, NULL)) {
+        json_t *a;
+        size_t i;
+        json_array_foreach(json_object_get(g->body, "natGatewayAddressSet"), i, a)
+            if (ec2_nat_live(g) &&
+                strcmp(json_string_value(json_object_get(a, "allocationId")), alloc) == 0)
+                return g;
+    }
+    return NULL;
+}
+
+static void ec2_release_address(sim_req *rq, sim_resp *rs)
+{
+    sim_res *e = ec2_find(rq, rs, &ec2_eip, aws_p(rq, "AllocationId"));
+    if (!e)
+        return;
+    if (ec2_eip_user(e->id)) {
+        aws_fail(rq, rs, 400, "InvalidIPAddress.InUse", "Address %s is in use.",
+                 json_string_value(json_object_get(e->body, "publicIp")));
+        return;
+    }
+    sim_res_delete(e);
+    aws_reply(rq, rs, ec2_ok());
+}
+
+/* ------------------------------------------------------------------ NAT gateways */
+
+static void ec2_create_nat(sim_req *rq, sim_resp *rs)
+{
+    const char *token = aws_p(rq, "ClientToken"), *alloc = aws_p(rq, "AllocationId");
+    const char *conn = aws_p(rq, "ConnectivityType");
+    sim_res *s = ec2_find(rq, rs, &ec2_subnet, aws_p(rq, "SubnetId")), *e, *g;
+    if (!s)
+        return;
+    /* ClientToken: a retry returns the gateway the first call made */
+    for (g = token ? sim_res_first(&ec2_nat, NULL) : NULL; g; g = sim_res_next(g, &ec2_nat, NULL)) {
+        const char *t = json_string_value(json_object_get(g->priv, "clientToken"));
+        if (!t || strcmp(t, token) != 0)
+            continue;
+        if (strcmp(json_string_value(json_object_get(g->body, "subnetId")), s->id) != 0) {
+            aws_fail(rq, rs, 400, "IdempotentParameterMismatch",
+                     "The client token %s was used with different parameters", token);
+            return;
+        }
+        aws_reply(rq, rs, json_pack("{s:s,s:O}", "clientToken", token, "natGateway",
+                                    ec2_render(g)));
+        return;
+    }
+    if (conn && strcmp(conn, "public") != 0) {
+        aws_fail(rq, rs, 400, "InvalidParameterValue",
+                 "hoist-sim models public NAT gateways only (ConnectivityType %s)", conn);
+        return;
+    }
+    if (!alloc) {
+        aws_fail(rq, rs, 400, "MissingParameter",
+                 "The request must contain the parameter AllocationId for a public NAT gateway");
+        return;
+    }
+    if (!(e = ec2_find(rq, rs, &ec2_eip, alloc)))
+        return;
+    if ((g = ec2_eip_user(e->id))) {
+        aws_fail(rq, rs, 400, "Resource.AlreadyAssociated",
+                 "Elastic IP address [%s] is already associated with %s", e->id, g->id);
+        return;
+    }
+    char *id = aws_ec2_id("nat"), *eni = aws_ec2_id("eni"), *now = aws_now_iso();
+    unsigned sa;
+    int sb;
+    ec2_cidr(json_string_value(json_object_get(s->body, "cidrBlock")), &sa, &sb);
+    sa += 4 + (unsigned)(sim_wall_ms() % 200);
+    char *priv = hoist_xasprintf("%u.%u.%u.%u", sa >> 24, (sa >> 16) & 255, (sa >> 8) & 255,
+                                 sa & 255);
+    json_t *body = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:s,s:b,s:s}]}", "natGatewayId", id, "subnetId",
+        s->id, "vpcId", s->parent, "createTime", now, "connectivityType", "public",
+        "natGatewayAddressSet", "allocationId", e->id, "publicIp",
+        json_string_value(json_object_get(e->body, "publicIp")), "networkInterfaceId", eni,
+        "privateIp", priv, "isPrimary", 1, "status", "succeeded");
+    g = ec2_new(rq, &ec2_nat, id, s->parent, body, ec2_tagspec(rq, "natgateway"));
+    if (token)
+        json_object_set_new(g->priv, "clientToken", json_string(token));
+    /* AWS: a public NAT gateway in a VPC without an internet gateway fails. */
+    int igw = 0;
+    for (sim_res *i = sim_res_first(&ec2_igw, NULL); i; i = sim_res_next(i, &ec2_igw, NULL)) {
+        json_t *vals = json_array();
+        ec2_values(i->body, "attachment.vpc-id", vals);
+        igw |= json_array_size(vals) && strcmp(json_string_value(json_array_get(vals, 0)), s->parent) == 0;
+        json_decref(vals);
+    }
+    if (!igw) {
+        json_object_set_new(g->priv, "failed", json_true());
+        json_object_set_new(g->body, "failureCode", json_string("Gateway.NotAttached"));
+        char *msg = hoist_xasprintf("Network %s has no Internet gateway attached", s->parent);
+        json_object_set_new(g->body, "failureMessage", json_string(msg));
+        free(msg);
+    }
+    json_t *res = json_pack("{s:O}", "natGateway", ec2_render(g));
+    if (token)
+        json_object_set_new(res, "clientToken", json_string(token));
+    aws_reply(rq, rs, res);
+    free(id);
+    free(eni);
+    free(now);
+    free(priv);
+}
+
+static void ec2_describe_nats(sim_req *rq, sim_resp *rs)
+{
+    ec2_describe(rq, rs, &ec2_nat, "NatGatewayId");
+}
+
+static void ec2_delete_nat(sim_req *rq, sim_resp *rs)
+{
+    sim_res *g = ec2_find(rq, rs, &ec2_nat, aws_p(rq, "NatGatewayId"));
+    if (!g)
+        return;
+    if (!g->delete_ms) {
+        char *now = aws_now_iso();
+        sim_res_delete(g);
+        /* deleting for one delay, then "deleted" for one more before it goes */
+        json_object_set_new(g->priv, "deleted_ms", json_integer(g->gone_ms));
+        g->gone_ms += sim_delay_ms(g->kind->delay_key);
+        json_object_set_new(g->body, "deleteTime", json_string(now));
+        free(now);
+    }
+    aws_reply(rq, rs, json_pack("{s:s}", "natGatewayId", g->id));
 }
 
 /* ------------------------------------------------------------------ security groups */
@@ -1034,9 +1347,16 @@ void sim_aws_ec2_register(void)
         {"CreateRouteTable", ec2_create_rtb, 1},
         {"DescribeRouteTables", ec2_describe_rtbs, 0},
         {"CreateRoute", ec2_create_route, 1},
+        {"ReplaceRoute", ec2_replace_route, 1},
         {"AssociateRouteTable", ec2_associate_rtb, 1},
         {"DisassociateRouteTable", ec2_disassociate_rtb, 1},
         {"DeleteRouteTable", ec2_delete_rtb, 1},
+        {"AllocateAddress", ec2_allocate_address, 1},
+        {"DescribeAddresses", ec2_describe_addresses, 0},
+        {"ReleaseAddress", ec2_release_address, 1},
+        {"CreateNatGateway", ec2_create_nat, 1},
+        {"DescribeNatGateways", ec2_describe_nats, 0},
+        {"DeleteNatGateway", ec2_delete_nat, 1},
         {"CreateSecurityGroup", ec2_create_sg, 1},
         {"DescribeSecurityGroups", ec2_describe_sgs, 0},
         {"AuthorizeSecurityGroupIngress", ec2_authorize, 1},
@@ -1056,4 +1376,46 @@ json_t *aws_ec2_subnet(const char *id, const char *region)
 {
     sim_res *r = sim_res_get(&ec2_subnet, id);
     return r && !r->delete_ms && strcmp(r->region, region) == 0 ? r->body : NULL;
+}
+
+/* The VPC that internet gateway @g is attached to, or NULL. */
+static const char *ec2_igw_vpc(sim_res *g)
+{
+    json_t *a = json_array_get(json_object_get(g->body, "attachmentSet"), 0);
+    return json_string_value(json_object_get(a, "vpcId"));
+}
+
+int aws_ec2_subnet_egress(const char *id, const char *region)
+{
+    sim_res *s = sim_res_get(&ec2_subnet, id), *t, *main_rtb = NULL, *rtb = NULL;
+    if (!s || s->delete_ms || strcmp(s->region, region) != 0)
+        return 0;
+    /* The subnet's route table: its explicit association, else the main one. */
+    for (t = sim_res_first(&ec2_rtb, s->parent); t; t = sim_res_next(t, &ec2_rtb, s->parent)) {
+        json_t *a;
+        size_t i;
+        json_array_foreach(json_object_get(t->body, "associationSet"), i, a) {
+            const char *sub = json_string_value(json_object_get(a, "subnetId"));
+            if (sub && strcmp(sub, id) == 0)
+                rtb = t;
+        }
+        if (ec2_rtb_main(t))
+            main_rtb = t;
+    }
+    if (!rtb)
+        rtb = main_rtb;
+    json_t *x;
+    size_t i;
+    json_array_foreach(rtb ? json_object_get(ec2_render(rtb), "routeSet") : NULL, i, x) {
+        if (strcmp(json_string_value(json_object_get(x, "destinationCidrBlock")), "0.0.0.0/0") != 0)
+            continue;
+        const char *gw = json_string_value(json_object_get(x, "gatewayId"));
+        sim_res *g = gw ? sim_res_get(&ec2_igw, gw) : NULL;
+        if (g && ec2_igw_vpc(g) && strcmp(ec2_igw_vpc(g), s->parent) == 0)
+            return 1;
+        if (json_object_get(x, "natGatewayId") &&
+            strcmp(json_string_value(json_object_get(x, "state")), "active") == 0)
+            return 2;
+    }
+    return 0;
 }

@@ -191,6 +191,57 @@ static void eks_delete_cluster(sim_req *rq, sim_resp *rs)
     json_reply(rq, rs, json_pack("{s:O}", "cluster", sim_res_render(r)));
 }
 
+/*
+ * EKS's rule for managed nodes (API reference, Issue: NodeCreationFailure,
+ * "lack of outbound internet access for the nodes"; user guide, "Nodes fail
+ * to join cluster" and "Subnet requirements"): a node's subnet must reach
+ * the internet through a NAT gateway, or be a public subnet (internet
+ * gateway) that assigns public IPv4 addresses.  The health issue of the
+ * first subnet that does not, or NULL.
+ */
+static json_t *eks_ng_issue(sim_req *rq, json_t *subnets, const char *ng)
+{
+    json_t *x;
+    size_t i;
+    json_array_foreach(subnets, i, x) {
+        const char *id = json_string_value(x);
+        json_t *sn = id ? aws_ec2_subnet(id, aws_region(rq)) : NULL;
+        int via = id ? aws_ec2_subnet_egress(id, aws_region(rq)) : 0;
+        if (via == 2 || (via == 1 && json_is_true(json_object_get(sn, "mapPublicIpOnLaunch"))))
+            continue;
+        if (via == 1) {
+            char *msg = hoist_xasprintf(
+                "One or more Amazon EC2 Subnets of [%s] for node group %s does not "
+                "automatically assign public IP addresses to instances launched into it. If "
+                "you want your instances to be assigned a public IP address, then you need to "
+                "enable auto-assign public IP address for the subnet.", id, ng);
+            json_t *is = json_pack("{s:s,s:s,s:[s]}", "code", "Ec2SubnetInvalidConfiguration",
+                                   "message", msg, "resourceIds", id);
+            free(msg);
+            return is;
+        }
+        char *inst = aws_ec2_id("i");
+        json_t *is = json_pack("{s:s,s:s,s:[s]}", "code", "NodeCreationFailure", "message",
+                               "Instances failed to join the kubernetes cluster", "resourceIds",
+                               inst);
+        free(inst);
+        return is;
+    }
+    return NULL;
+}
+
+/* The node group as EKS shows it: CREATE_FAILED with its health issue once
+   the creation that the rule above condemned has run its course. */
+static json_t *eks_ng_render(sim_res *r)
+{
+    json_t *b = sim_res_render(r), *issue = json_object_get(r->priv, "issue");
+    if (issue && !r->delete_ms && strcmp(sim_res_status(r), "ACTIVE") == 0) {
+        json_object_set_new(b, "status", json_string("CREATE_FAILED"));
+        json_object_set_new(b, "health", json_pack("{s:[O]}", "issues", issue));
+    }
+    return b;
+}
+
 static sim_res *eks_find_ng(sim_req *rq, sim_resp *rs, sim_res *c)
 {
     const char *name = sim_param(rq, "nodegroupName");
@@ -210,7 +261,7 @@ static void eks_create_ng(sim_req *rq, sim_resp *rs)
     if (!role)
         return;
     if ((r = eks_token(rq, &eks_ng, c->id))) {
-        json_reply(rq, rs, json_pack("{s:O}", "nodegroup", sim_res_render(r)));
+        json_reply(rq, rs, json_pack("{s:O}", "nodegroup", eks_ng_render(r)));
         return;
     }
     if (strcmp(sim_res_status(c), "ACTIVE") != 0) {
@@ -251,12 +302,15 @@ static void eks_create_ng(sim_req *rq, sim_resp *rs)
         tags ? json_incref(tags) : json_object(), "health", "issues", "diskSize",
         json_object_get(rq->json, "diskSize") ? json_incref(json_object_get(rq->json, "diskSize"))
                                               : json_integer(20));
+    json_t *issue = eks_ng_issue(rq, subnets, name);
     r = sim_res_new(&eks_ng, id, name, aws_region(rq), c->id, body,
                     eks_tag_strings(json_object_get(body, "tags")));
+    if (issue)
+        json_object_set_new(r->priv, "issue", issue);
     if (sim_body_str(rq, "clientRequestToken"))
         json_object_set_new(r->priv, "clientRequestToken",
                             json_string(sim_body_str(rq, "clientRequestToken")));
-    json_reply(rq, rs, json_pack("{s:O}", "nodegroup", sim_res_render(r)));
+    json_reply(rq, rs, json_pack("{s:O}", "nodegroup", eks_ng_render(r)));
     free(id);
     free(arn);
 }
@@ -265,7 +319,7 @@ static void eks_describe_ng(sim_req *rq, sim_resp *rs)
 {
     sim_res *c = eks_find_cluster(rq, rs), *r = c ? eks_find_ng(rq, rs, c) : NULL;
     if (r)
-        json_reply(rq, rs, json_pack("{s:O}", "nodegroup", sim_res_render(r)));
+        json_reply(rq, rs, json_pack("{s:O}", "nodegroup", eks_ng_render(r)));
 }
 
 static void eks_list_ngs(sim_req *rq, sim_resp *rs)
@@ -281,7 +335,7 @@ static void eks_delete_ng(sim_req *rq, sim_resp *rs)
     if (!r)
         return;
     sim_res_delete(r);
-    json_reply(rq, rs, json_pack("{s:O}", "nodegroup", sim_res_render(r)));
+    json_reply(rq, rs, json_pack("{s:O}", "nodegroup", eks_ng_render(r)));
 }
 
 /* ------------------------------------------------------------------ ECR */

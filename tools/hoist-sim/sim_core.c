@@ -199,6 +199,7 @@ typedef struct sim_kv {
 static sim_kv sim_delays[32] = {
     {"cluster", 200}, {"pool", 100},  {"database", 150}, {"instance", 150},
     {"namespace", 0}, {"registry", 0}, {"vpc", 0},        {"private_network", 0},
+    {"nat", 100},
 };
 
 long long sim_delay_ms(const char *key)
