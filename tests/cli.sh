@@ -68,7 +68,7 @@ expect "bad --output: exit 2" \
     '[ "$rc" = 2 ] && hasF "${q}text${q} or ${q}json${q}" "$err"'
 
 # providers, from the build tree (HOIST_PROVIDER_PATH as make check sets it).
-null_la=$HOIST_BUILDDIR/providers/null/null.la
+null_la=$HOIST_MODDIR/providers/null/null.la
 run providers
 expect "providers lists null with its build-tree path" \
     '[ "$rc" = 0 ] && grep -q "^null  *1\.0\.0  *$abi_major\.$abi_minor  *$null_la\$" "$out"'
@@ -96,9 +96,9 @@ expect "providers info nope: exit 1 listing every searched directory" \
     '[ "$rc" = 1 -a "$ok_dirs" = 1 ] && hasF "provider ${q}nope${q} not found" "$err" && [ "$(sed -n 2p "$err")" = "  $tmp" ]'
 
 # The crafted modules through the CLI: good ones listed, bad ones refused with the reason.
-run providers --provider-dir "$HOIST_BUILDDIR/tests/fake"
+run providers --provider-dir "$HOIST_MODDIR/tests/fake"
 expect "providers with --provider-dir lists fake_good from there" \
-    'hasF "$HOIST_BUILDDIR/tests/fake/fake_good.la" "$out"'
+    'hasF "$HOIST_MODDIR/tests/fake/fake_good.la" "$out"'
 expect "providers shows refused modules with the reason and exits 1" \
     '[ "$rc" = 1 ] && grep "^fake_major " "$out" | grep -qF "built for provider ABI $((abi_major + 1)).$abi_minor"'
 
