@@ -97,7 +97,10 @@ check "future state unchanged" cmp -s "$P4/.hoist/state/dev.json" "$T/future.ref
 P5=$T/p5; mkproj "$P5" ', latency_ms: 300'
 "$HOIST" deploy -f "$P5/hoist.yml" -e dev --yes --parallelism 1 >"$T/int.out" 2>&1 &
 bg=$!
-sleep 0.5
+# Interrupt once the run has started (its handler is installed by then): a
+# background job ignores a SIGINT that arrives earlier.
+i=0; while ! grep -q "create started" "$T/int.out" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+sleep 0.3
 kill -INT $bg
 wait $bg; rc=$?
 check "SIGINT exits 130" [ $rc -eq 130 ]
@@ -112,4 +115,24 @@ out=$("$HOIST" destroy -f "$P5/hoist.yml" -e dev --yes 2>&1); rc=$?
 check "destroy exits 0" [ $rc -eq 0 ]
 check "destroy leaves the cloud empty" [ -z "$(ls "$P5/.hoist/null/dev" | grep json)" ]
 check "destroy empties the state" python3 -c "import json; assert json.load(open('$P5/.hoist/state/dev.json'))['resources']=={}"
+# A terminal gets the live view (colour, cursor codes) unless NO_COLOR is set
+# or TERM is dumb; then plain lines without a single escape.
+esc=$(printf '\033')
+ptyrun() { # ENV-ASSIGNMENTS...: deploy then destroy P6 under a pseudo-terminal
+    env "$@" python3 "$HOIST_SRCDIR/tests/pty_run.py" "$HOIST" deploy -f "$P6/hoist.yml" -e dev --yes
+    env "$@" python3 "$HOIST_SRCDIR/tests/pty_run.py" "$HOIST" destroy -f "$P6/hoist.yml" -e dev --yes
+}
+P6=$T/p6; mkproj "$P6" ""
+ptyrun -u NO_COLOR TERM=xterm >"$T/pty.out" 2>&1
+if grep -q "\[2K" "$T/pty.out"; then
+    ok "a terminal gets the live view"
+    ptyrun NO_COLOR=1 TERM=xterm >"$T/pty.out" 2>&1
+    check "NO_COLOR=1: deploy and destroy write no escape code" \
+        sh -c '! grep -qF "$1" "$2" && grep -q "destroy: .* 5 destroyed" "$2"' - "$esc" "$T/pty.out"
+    ptyrun -u NO_COLOR TERM=dumb >"$T/pty.out" 2>&1
+    check "TERM=dumb: deploy and destroy write no escape code" \
+        sh -c '! grep -qF "$1" "$2" && grep -q "destroy: .* 5 destroyed" "$2"' - "$esc" "$T/pty.out"
+else
+    not_ok "a terminal gets the live view: $(cat "$T/pty.out")"
+fi
 done_testing

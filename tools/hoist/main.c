@@ -93,7 +93,8 @@ static void usage(FILE *fp)
             "      --trace            log every HTTP exchange, secrets redacted (HOIST_TRACE=1)\n"
             "  -y, --yes              do not ask for confirmation\n\n"
             "Exit status: 0 done, 1 failed, 2 usage or configuration error,\n"
-            "130 interrupted.  Colour is off when NO_COLOR is set or output is not a TTY.\n\n"
+            "130 interrupted.  No colour or cursor movement when NO_COLOR is set,\n"
+            "TERM is dumb, or the output is not a terminal.\n\n"
             "Start with: hoist plan -e dev, then hoist deploy -e dev (see hoist help deploy)\n",
             "help", "show help for a command");
 }
