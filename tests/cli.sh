@@ -119,6 +119,18 @@ YML
 run validate -f "$tmp/bad.yml"
 expect "validate a bad file: exit 2 with file:line:col" \
     '[ "$rc" = 2 ] && grep -q "^$tmp/bad.yml:3:[0-9][0-9]*: error: .*nope" "$err"'
+run plan -f "$tmp/good.yml" -e dve
+expect "a misspelt environment: exit 2 with did you mean" \
+    '[ "$rc" = 2 ] && hasF "no environment ${q}dve${q}" "$err" && hasF "did you mean ${q}dev${q}?" "$err"'
+run plan -f "$tmp/good.yml" -e production
+expect "an unrelated environment: exit 2, no suggestion" \
+    '[ "$rc" = 2 ] && hasF "no environment ${q}production${q}" "$err" && ! hasF "did you mean" "$err"'
+run deploy -f "$tmp/good.yml" -e dev --yse
+expect "a misspelt long option: exit 2 with did you mean --yes" \
+    '[ "$rc" = 2 ] && hasF "did you mean ${q}--yes${q}?" "$err" && hasF "hoist help deploy" "$err"'
+run deploy -f "$tmp/good.yml" -e dev --zzzzzz
+expect "an unrelated long option: exit 2, no suggestion" \
+    '[ "$rc" = 2 ] && ! hasF "did you mean" "$err"'
 run validate -f "$tmp/missing.yml"
 expect "validate a missing file: exit 2 naming it" \
     '[ "$rc" = 2 ] && hasF "$tmp/missing.yml" "$err"'

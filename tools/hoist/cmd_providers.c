@@ -44,9 +44,15 @@ const hoist_env_cfg *cli_env(cli_opts *o, const hoist_config *cfg)
     }
     const hoist_env_cfg *e = hoist_config_env(cfg, o->env);
     if (!e) {
+        hoist_suggest s;
+        hoist_suggest_init(&s, o->env);
         fprintf(stderr, "hoist: %s has no environment '%s'; it defines:", o->file, o->env);
-        for (size_t i = 0; i < cfg->n_envs; i++)
+        for (size_t i = 0; i < cfg->n_envs; i++) {
             fprintf(stderr, " %s", cfg->envs[i].name);
+            hoist_suggest_try(&s, cfg->envs[i].name);
+        }
+        if (s.best)
+            fprintf(stderr, "; did you mean '%s'?", s.best);
         fputc('\n', stderr);
     }
     return e;

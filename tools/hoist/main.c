@@ -110,17 +110,12 @@ static const cli_command *find_command(const char *name)
 static int unknown_command(const char *name)
 {
     fprintf(stderr, "hoist: unknown command '%s'", name);
-    const char *best = NULL;
-    size_t bestd = 3;
-    for (size_t i = 0; i < n_commands; i++) {
-        size_t d = hoist_levenshtein(name, commands[i].name);
-        if (d < bestd) {
-            bestd = d;
-            best = commands[i].name;
-        }
-    }
-    if (best)
-        fprintf(stderr, "; did you mean '%s'?", best);
+    hoist_suggest s;
+    hoist_suggest_init(&s, name);
+    for (size_t i = 0; i < n_commands; i++)
+        hoist_suggest_try(&s, commands[i].name);
+    if (s.best)
+        fprintf(stderr, "; did you mean '%s'?", s.best);
     fprintf(stderr, "\nRun 'hoist --help' for the list of commands.\n");
     return EXIT_USAGE;
 }
@@ -245,6 +240,18 @@ int main(int argc, char **argv)
         case OPT_REGISTRY: o.registry = optarg; break;
         case OPT_TO: o.to = optarg; break;
         default:
+            /* getopt named the option; suggest the long one it resembles. */
+            if (optind > 1 && strncmp(argv[optind - 1], "--", 2) == 0) {
+                char *word = hoist_xstrndup(argv[optind - 1] + 2,
+                                            strcspn(argv[optind - 1] + 2, "="));
+                hoist_suggest s;
+                hoist_suggest_init(&s, word);
+                for (const struct option *lo = longopts; lo->name; lo++)
+                    hoist_suggest_try(&s, lo->name);
+                if (s.best && strcmp(s.best, word) != 0)
+                    fprintf(stderr, "hoist %s: did you mean '--%s'?\n", cmd, s.best);
+                free(word);
+            }
             fprintf(stderr, "Run 'hoist help %s' for its options.\n", cmd);
             return EXIT_USAGE;
         }
