@@ -55,7 +55,7 @@ char *hoist_json_canonical(const json_t *j)
 /* ---------------------------------------------------------------- file backend */
 
 typedef struct file_backend {
-    char *dir, *path, *lockpath;
+    char *dir, *path, *lockpath, *env;
     int lockfd;
 } file_backend;
 
@@ -194,7 +194,7 @@ static hoist_status file_lock(hoist_state_backend *b, const char *operation, dou
             char *who = file_holder(f);
             *err = hoist_xasprintf("environment '%s' is locked by %s; wait for it to finish, or "
                                    "pass --lock-timeout SECONDS to wait (lock file %s)",
-                                   strrchr(f->path, '/') + 1, who, f->lockpath);
+                                   f->env, who, f->lockpath);
             free(who);
             close(fd);
             return HOIST_E_CONFLICT;
@@ -238,6 +238,7 @@ static void file_free(hoist_state_backend *b)
     free(f->dir);
     free(f->path);
     free(f->lockpath);
+    free(f->env);
     free(f);
     free(b);
 }
@@ -253,6 +254,7 @@ hoist_state_backend *hoist_state_file_backend(const char *dir, const char *env)
     f->dir = hoist_xstrdup(dir);
     f->path = hoist_xasprintf("%s/%s.json", dir, env);
     f->lockpath = hoist_xasprintf("%s/%s.lock", dir, env);
+    f->env = hoist_xstrdup(env);
     f->lockfd = -1;
     hoist_state_backend *b = hoist_xcalloc(1, sizeof *b);
     b->load = file_load;

@@ -131,6 +131,25 @@ expect "a misspelt long option: exit 2 with did you mean --yes" \
 run deploy -f "$tmp/good.yml" -e dev --zzzzzz
 expect "an unrelated long option: exit 2, no suggestion" \
     '[ "$rc" = 2 ] && ! hasF "did you mean" "$err"'
+run help --help
+expect "hoist help --help: exit 0 with its usage" \
+    '[ "$rc" = 0 ] && has "^usage: hoist help" "$out"'
+run validate -f "$tmp/good.yml" -o json
+json_valid() { # EXPECTED-VALID: $out is one JSON document with that verdict
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+ok = d["valid"] == (sys.argv[2] == "1")
+ok = ok and (d.get("project") == "shop" if d["valid"] else d["errors"][0]["line"] == 3)
+sys.exit(0 if ok else 1)' "$out" "$1"
+}
+expect "validate -o json prints JSON" '[ "$rc" = 0 ] && json_valid 1'
+run validate -f "$tmp/bad.yml" -o json
+expect "validate -o json of a bad file: exit 2, JSON with the errors" '[ "$rc" = 2 ] && json_valid 0'
+mkdir -p "$tmp/loc"
+printf 'project: shop\nenvironments:\n  dev: { provider: local }\n' >"$tmp/loc/hoist.yml"
+run kubeconfig -f "$tmp/loc/hoist.yml" -e dev
+expect "kubeconfig on local: says local has no cluster, not to deploy" \
+    '[ "$rc" != 0 ] && hasF "provider ${q}local${q}, which has no Kubernetes cluster" "$err" && ! hasF "run hoist deploy" "$err"'
 run validate -f "$tmp/missing.yml"
 expect "validate a missing file: exit 2 naming it" \
     '[ "$rc" = 2 ] && hasF "$tmp/missing.yml" "$err"'

@@ -56,6 +56,16 @@ out=$("$HOIST" graph -f "$P/hoist.yml" -e dev 2>&1)
 case $out in *'"database/main" -> "app/api"'*) ok "graph prints DOT edges";; *) not_ok "graph: $out";; esac
 "$HOIST" help deploy | grep -q "parallelism" && ok "help deploy" || not_ok "help deploy"
 
+# logs --follow stops quietly on the first signal (the same handler as Ctrl-C).
+"$HOIST" logs -f "$P/hoist.yml" -e dev api --follow >"$T/logs.out" 2>&1 &
+bg=$!
+sleep 1
+kill -TERM $bg
+wait $bg
+check "logs --follow: a signal does not print the deploy's in-flight message" \
+    sh -c '! grep -q "finishing the calls in flight" "$1"' - "$T/logs.out"
+out=$("$HOIST" deploy -f "$P/hoist.yml" -e dev --yes --force 2>&1); rc=$?
+case "$rc:$out" in 2:*"--force does nothing here"*) ok "deploy --force is refused (exit 2)";; *) not_ok "deploy --force: $rc $out";; esac
 out=$("$HOIST" destroy -f "$P/hoist.yml" -e prod --yes 2>&1); rc=$?
 case "$rc:$out" in 2:*protected*--force*) ok "protected env needs --force";; *) not_ok "protected: $rc $out";; esac
 out=$("$HOIST" plan -f "$P/hoist.yml" -e nope 2>&1); rc=$?
@@ -74,7 +84,7 @@ P3=$T/p3; mkproj "$P3" ', latency_ms: 400'
 bg=$!
 i=0; while [ ! -s "$P3/.hoist/state/dev.lock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 out=$("$HOIST" deploy -f "$P3/hoist.yml" -e dev --yes 2>&1); rc=$?
-case "$rc:$out" in 1:*"locked by pid $bg on host"*"operation deploy"*) ok "second process names the holder";; *) not_ok "lock: $rc $out";; esac
+case "$rc:$out" in 1:*"environment 'dev' is locked by pid $bg on host"*"operation deploy"*) ok "second process names the environment and the holder";; *) not_ok "lock: $rc $out";; esac
 out=$("$HOIST" deploy -f "$P3/hoist.yml" -e dev --yes --lock-timeout 30 2>&1); rc=$?
 check "--lock-timeout waits for the holder" [ $rc -eq 0 ]
 wait $bg; check "first deploy finished" [ $? -eq 0 ]
@@ -113,6 +123,8 @@ check "nothing created twice after SIGINT" [ -z "$dups" ]
 
 out=$("$HOIST" destroy -f "$P5/hoist.yml" -e dev --yes 2>&1); rc=$?
 check "destroy exits 0" [ $rc -eq 0 ]
+out=$("$HOIST" destroy -f "$P5/hoist.yml" -e dev --yes 2>&1); rc=$?
+case "$rc:$out" in 0:*"Nothing to destroy: environment 'dev' has no resources"*) ok "destroy of an empty environment says there is nothing to destroy";; *) not_ok "empty destroy: $rc $out";; esac
 check "destroy leaves the cloud empty" [ -z "$(ls "$P5/.hoist/null/dev" | grep json)" ]
 check "destroy empties the state" python3 -c "import json; assert json.load(open('$P5/.hoist/state/dev.json'))['resources']=={}"
 # A terminal gets the live view (colour, cursor codes) unless NO_COLOR is set

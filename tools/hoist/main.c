@@ -20,11 +20,13 @@
 
 static const cli_command commands[] = {
     {"validate", cmd_validate, "check hoist.yml and report every problem with file:line:column",
-     "usage: hoist validate [-f FILE] [-e ENV]\n\n"
+     "usage: hoist validate [-f FILE] [-e ENV] [-o json]\n\n"
      "Parses FILE (default ./hoist.yml), checks every field, and reports all\n"
      "problems at once as FILE:LINE:COLUMN: message.  Also checks that each\n"
      "environment's provider is installed (only ENV's with -e).  Contacts\n"
-     "nothing.  Exit 0 if valid, 2 otherwise.\n"},
+     "nothing.  -o json prints one document on stdout: {file, valid, errors:\n"
+     "[{file, line, column, message}], and project and counts when valid}.\n"
+     "Exit 0 if valid, 2 otherwise.\n"},
     {"build", cmd_build, "build application images (and push them with --push)",
      "usage: hoist build [-f FILE] [-e ENV] [--push --registry URL] [--force] [-o json] [APP...]\n\n"
      "Builds the image of each application (or of the APPs named) into the\n"
@@ -124,6 +126,11 @@ static int cmd_help(int argc, char **argv)
 {
     if (argc < 1) {
         usage(stdout);
+        return EXIT_DONE;
+    }
+    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        fputs("usage: hoist help [COMMAND]\n\nWithout COMMAND, the same as hoist --help; with "
+              "one, its help page\n(the same as hoist COMMAND --help).\n", stdout);
         return EXIT_DONE;
     }
     const cli_command *c = find_command(argv[0]);
@@ -255,6 +262,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "Run 'hoist help %s' for its options.\n", cmd);
             return EXIT_USAGE;
         }
+    }
+    /* --force is parsed for every command; only these act on it. */
+    if (o.force && c->run != cmd_build && c->run != cmd_destroy && c->run != cmd_state &&
+        c->run != cmd_force_unlock) {
+        fprintf(stderr, "hoist %s: --force does nothing here; it applies to build, destroy, "
+                        "state migrate and force-unlock (see hoist help %s)\n", cmd, cmd);
+        return EXIT_USAGE;
     }
     o.args = argv + optind;
     o.nargs = argc - optind;
