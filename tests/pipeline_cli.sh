@@ -51,6 +51,8 @@ case $out in *"Plan: 0 to create, 1 to update, 0 to destroy, 4 unchanged"*"app/a
 rm "$P/.hoist/null/dev/database-cache.json"
 out=$("$HOIST" status -f "$P/hoist.yml" -e dev 2>&1); rc=$?
 case "$rc:$out" in 1:*"database/cache"*missing*) ok "status reports a missing resource (exit 1)";; *) not_ok "status: $rc $out";; esac
+case $out in *"app/api"*"changed: source files"*) ok "status names what changed in words";; *) not_ok "status changed: $out";; esac
+case $out in *'["'*|*_sha256*|*_digest*) not_ok "status prints raw JSON or internal names: $out";; *) ok "status prints no raw JSON array or internal name";; esac
 
 out=$("$HOIST" graph -f "$P/hoist.yml" -e dev 2>&1)
 case $out in *'"database/main" -> "app/api"'*) ok "graph prints DOT edges";; *) not_ok "graph: $out";; esac

@@ -364,8 +364,8 @@ int cmd_status(cli_opts *o)
             printf("%-30s %-17s %-10s %s", it->key, it->recorded_status ? it->recorded_status : "-",
                    obs, verdict);
             if (it->changed && json_array_size(it->changed) && it->recorded_status) {
-                char *c = json_dumps(it->changed, JSON_COMPACT);
-                printf(" %s", c);
+                char *c = hoist_plan_changed_text(it->changed);
+                printf(": %s", c);
                 free(c);
             }
             putchar('\n');
