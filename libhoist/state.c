@@ -491,6 +491,9 @@ static int state_check(hoist_state *st, json_t *doc, const char *where, const ch
     json_t *r;
     json_object_foreach(json_object_get(doc, "resources"), k, r) {
         const char *sealed = json_string_value(json_object_get(r, "secrets_sealed"));
+        /* Already stored unsealed: the run that first wrote them warned. */
+        if (json_object_size(json_object_get(r, "secrets")))
+            st->warned_plain = 1;
         if (!sealed)
             continue;
         if (!st->has_key) {
@@ -666,9 +669,12 @@ static hoist_status state_write(hoist_state *st, json_t *out, char **err)
     }
     if (plain_secrets && !st->warned_plain) {
         st->warned_plain = 1;
+        /* Only the file backend (the one without force_unlock) sets a mode. */
         hoist_log(HOIST_LOG_WARN_, "state",
-                  "secrets are stored unsealed in %s (mode 0600); set HOIST_STATE_KEY to seal them",
-                  st->b->describe(st->b));
+                  "secrets are stored unsealed in %s%s; set HOIST_STATE_KEY to seal them",
+                  st->b->describe(st->b),
+                  st->b->force_unlock ? " (readable by whoever can read that bucket)"
+                                      : " (mode 0600)");
     }
     char *text = json_dumps(out, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(out);

@@ -123,8 +123,11 @@ check "deploy after SIGINT completes" [ $? -eq 0 ]
 dups=$(cut -d' ' -f1 "$P5/.hoist/null/dev/creates.log" | sort | uniq -d)
 check "nothing created twice after SIGINT" [ -z "$dups" ]
 
+grep -q "secrets are stored unsealed in .*(mode 0600)" "$T/int.out" &&
+    ok "the first write of unsealed secrets warns" || not_ok "no unsealed warning: $(cat "$T/int.out")"
 out=$("$HOIST" destroy -f "$P5/hoist.yml" -e dev --yes 2>&1); rc=$?
 check "destroy exits 0" [ $rc -eq 0 ]
+case $out in *unsealed*) not_ok "the unsealed warning is repeated: $out";; *) ok "the unsealed warning is said once per state file";; esac
 out=$("$HOIST" destroy -f "$P5/hoist.yml" -e dev --yes 2>&1); rc=$?
 case "$rc:$out" in 0:*"Nothing to destroy: environment 'dev' has no resources"*) ok "destroy of an empty environment says there is nothing to destroy";; *) not_ok "empty destroy: $rc $out";; esac
 check "destroy leaves the cloud empty" [ -z "$(ls "$P5/.hoist/null/dev" | grep json)" ]
