@@ -150,6 +150,13 @@ printf 'project: shop\nenvironments:\n  dev: { provider: local }\n' >"$tmp/loc/h
 run kubeconfig -f "$tmp/loc/hoist.yml" -e dev
 expect "kubeconfig on local: says local has no cluster, not to deploy" \
     '[ "$rc" != 0 ] && hasF "provider ${q}local${q}, which has no Kubernetes cluster" "$err" && ! hasF "run hoist deploy" "$err"'
+run validate -f "$tmp/loc"
+expect "-f DIR reads DIR/hoist.yml" \
+    '[ "$rc" = 0 ] && hasF "$tmp/loc/hoist.yml: valid" "$out"'
+mkdir -p "$tmp/loc/a/b"
+(cd "$tmp/loc/a/b" && "$HOIST" validate >"$out" 2>"$err"); rc=$?
+expect "without -f, hoist.yml is found in a parent directory" \
+    '[ "$rc" = 0 ] && hasF "$tmp/loc/hoist.yml: valid" "$out"'
 run validate -f "$tmp/missing.yml"
 expect "validate a missing file: exit 2 naming it" \
     '[ "$rc" = 2 ] && hasF "$tmp/missing.yml" "$err"'

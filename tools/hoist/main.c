@@ -7,6 +7,8 @@
 #include "log.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -87,7 +89,8 @@ static void usage(FILE *fp)
     fprintf(fp,
             "  %-12s %s\n\n"
             "Common options:\n"
-            "  -f, --file FILE        the project file (default: ./hoist.yml)\n"
+            "  -f, --file FILE        the project file, or a directory holding hoist.yml\n"
+            "                         (default: hoist.yml here or in the nearest parent)\n"
             "  -e, --env ENV          the environment (dev, staging, production...)\n"
             "      --provider-dir DIR look for drivers in DIR first\n"
             "  -o, --output FORMAT    text (default) or json\n"
@@ -99,6 +102,35 @@ static void usage(FILE *fp)
             "TERM is dumb, or the output is not a terminal.\n\n"
             "Start with: hoist plan -e dev, then hoist deploy -e dev (see hoist help deploy)\n",
             "help", "show help for a command");
+}
+
+/*
+ * The project file: -f FILE, or FILE/hoist.yml when FILE is a directory;
+ * without -f, hoist.yml in the current directory or the nearest parent that
+ * has one (as git finds its repository).  Returns a new string, or NULL to
+ * keep @file as given (errors then name it).
+ */
+static char *find_project_file(const char *file, int given)
+{
+    struct stat st;
+    if (given)
+        return stat(file, &st) == 0 && S_ISDIR(st.st_mode)
+                   ? hoist_xasprintf("%s/hoist.yml", file) : NULL;
+    char *dir = getcwd(NULL, 0);
+    char *found = NULL;
+    while (dir && !found) {
+        char *cand = hoist_xasprintf("%s/hoist.yml", strcmp(dir, "/") == 0 ? "" : dir);
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode))
+            found = cand;
+        else
+            free(cand);
+        char *slash = strrchr(dir, '/');
+        if (found || !slash || strcmp(dir, "/") == 0)
+            break;
+        slash[slash == dir ? 1 : 0] = '\0';
+    }
+    free(dir);
+    return found;
 }
 
 static const cli_command *find_command(const char *name)
@@ -177,6 +209,7 @@ int main(int argc, char **argv)
         return unknown_command(cmd);
 
     cli_opts o = {.file = "hoist.yml", .output = "text", .parallelism = 8, .lock_timeout = 0};
+    int file_given = 0;
     const char *tr = getenv("HOIST_TRACE");
     o.trace = tr && strcmp(tr, "1") == 0;
     static const struct option longopts[] = {
@@ -202,7 +235,7 @@ int main(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "f:e:o:vyh", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'f': o.file = optarg; break;
+        case 'f': o.file = optarg; file_given = 1; break;
         case 'e': o.env = optarg; break;
         case 'o':
             /* kubeconfig's -o is a path. */
@@ -272,6 +305,11 @@ int main(int argc, char **argv)
     }
     o.args = argv + optind;
     o.nargs = argc - optind;
+    char *project_file = find_project_file(o.file, file_given);
+    if (project_file)
+        o.file = project_file;
     hoist_log_set_level(o.trace ? HOIST_LOG_TRACE_ : o.verbose ? HOIST_LOG_DEBUG_ : HOIST_LOG_INFO_);
-    return c->run(&o);
+    int rc = c->run(&o);
+    free(project_file);
+    return rc;
 }
