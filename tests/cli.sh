@@ -33,6 +33,8 @@ expect "--help exits 0 and lists the exit codes" \
 cmds=$(sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' "$out")
 lists_all() { for c in validate providers help; do echo "$cmds" | grep -qx "$c" || return 1; done; }
 expect "--help lists validate, providers and help" 'lists_all'
+expect "--help advertises no state subcommand that does not exist (state list)" \
+    '! grep -q "^  state .*\<list\>" "$out"'
 for c in $cmds; do
     [ "$c" = help ] && continue
     run help "$c"

@@ -69,7 +69,7 @@ static const cli_command commands[] = {
     {"logs", cmd_logs, "show an application's output", cli_help_logs},
     {"kubeconfig", cmd_kubeconfig, "write a kubeconfig for the environment's cluster",
      cli_help_kubeconfig},
-    {"state", cmd_state, "list, roll back or migrate an environment's state", cli_help_state},
+    {"state", cmd_state, "show the history of, roll back or migrate an environment's state", cli_help_state},
     {"force-unlock", cmd_force_unlock, "break a stale lock on shared state",
      cli_help_force_unlock},
 };
