@@ -29,13 +29,23 @@ applications:
 YML
 done
 deploy() { (cd "$SIM_TMP/$1" && exec "$HOIST" deploy -e dev --yes); }
+# started LOG: wait until the run writing LOG has started its first step, so
+# it holds the lock (polling S3 with the AWS CLI, which takes seconds to
+# start on a busy machine, saw short runs finish first).
+started() { for _i in $(seq 1 200); do grep -q " started" "$1" && break; sleep 0.05; done; }
+# kill_destroy LOG: SIGKILL a destroy from a/ once it holds the lock; $pk is its pid.
+kill_destroy() {
+    (cd "$SIM_TMP/a" && exec "$HOIST" destroy -e dev --yes) >"$1" 2>&1 &
+    pk=$!
+    started "$1"
+    kill -KILL $pk
+    wait $pk 2>/dev/null
+}
 
 # 1. two overlapping runs: exactly one proceeds
 (cd "$SIM_TMP/a" && exec "$HOIST" deploy -e dev --yes) >"$SIM_TMP/a.log" 2>&1 &
 pa=$!
-# Its first step has started, so it holds the lock (polling S3 with the AWS
-# CLI, which takes seconds to start on a busy machine, saw the run finish first).
-for _i in $(seq 1 200); do grep -q " started" "$SIM_TMP/a.log" && break; sleep 0.05; done
+started "$SIM_TMP/a.log"
 deploy b >"$SIM_TMP/b.log" 2>&1
 rb=$?
 wait $pa
@@ -56,11 +66,7 @@ assert d['project']=='shop' and d['env']=='dev', d
 assert sorted(d['resources'])==['app/worker','database/main','network/network'], d['resources']"
 
 # 3. a SIGKILLed holder: its lease goes stale; force-unlock, then a run proceeds
-(cd "$SIM_TMP/a" && exec "$HOIST" destroy -e dev --yes) >"$SIM_TMP/k.log" 2>&1 &
-pk=$!
-for _i in $(seq 1 200); do grep -q " started" "$SIM_TMP/k.log" && break; sleep 0.05; done
-kill -KILL $pk
-wait $pk 2>/dev/null
+kill_destroy "$SIM_TMP/k.log"
 deploy c >"$SIM_TMP/c1.log" 2>&1
 check "right after the kill the lock is live" grep -q "is locked by .*pid $pk" "$SIM_TMP/c1.log"
 sleep 3.5
@@ -77,13 +83,7 @@ check "then a new run proceeds" [ $? -eq 0 ]
 # 3b. the same on one host, seen at once: the holder's pid no longer exists,
 # so the lock is reported dead before its lease runs out and force-unlock
 # breaks it without --force.
-(cd "$SIM_TMP/a" && exec "$HOIST" destroy -e dev --yes) >"$SIM_TMP/k2.log" 2>&1 &
-pk=$!
-# Its first step has started, so it holds the lock (polling S3 with the AWS
-# CLI is too slow here: the destroy would finish first).
-for _i in $(seq 1 200); do grep -q " started" "$SIM_TMP/k2.log" && break; sleep 0.05; done
-kill -KILL $pk
-wait $pk 2>/dev/null
+kill_destroy "$SIM_TMP/k2.log"
 deploy c >"$SIM_TMP/d1.log" 2>&1
 check "a dead holder on this host is said so at once" \
     grep -q "pid $pk (operation destroy.*no longer running.*break its lock now with: hoist force-unlock -e dev [0-9a-f-]" "$SIM_TMP/d1.log"
