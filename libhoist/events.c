@@ -35,7 +35,8 @@ hoist_ev_mode hoist_events_mode_for(FILE *fp, int json)
 {
     if (json)
         return HOIST_EV_JSON;
-    return isatty(fileno(fp)) ? HOIST_EV_TTY : HOIST_EV_TEXT;
+    /* The live view moves the cursor: never where colour is off (NO_COLOR, TERM=dumb). */
+    return hoist_use_color(fp) ? HOIST_EV_TTY : HOIST_EV_TEXT;
 }
 
 hoist_events *hoist_events_new(FILE *fp, hoist_ev_mode mode, int verbose)

@@ -1,8 +1,8 @@
 /*
  * events.h - one stream of progress events (resource, phase, status,
  * duration, message) rendered for people or machines:
- *   HOIST_EV_TTY:  a live view, one line per resource updated in place
- *                  (colour unless NO_COLOR);
+ *   HOIST_EV_TTY:  a live view, one line per resource updated in place,
+ *                  in colour (never with NO_COLOR or TERM=dumb);
  *   HOIST_EV_TEXT: plain timestamped lines (logs, CI);
  *   HOIST_EV_JSON: one JSON object per line.
  * Every message is redacted (hoist_redact) before it is written.
@@ -19,7 +19,11 @@ typedef struct hoist_events hoist_events;
 
 /* A new stream writing to @fp (borrowed).  @verbose > 0 also shows polls and retries. */
 hoist_events *hoist_events_new(FILE *fp, hoist_ev_mode mode, int verbose);
-/* The mode a CLI should use for @fp: JSON if @json, TTY if @fp is a terminal. */
+/*
+ * The mode a CLI should use for @fp: JSON if @json, TTY if escape sequences
+ * may be written to @fp (hoist_use_color: a terminal, no NO_COLOR, TERM not
+ * dumb), else TEXT.
+ */
 hoist_ev_mode hoist_events_mode_for(FILE *fp, int json);
 
 /*

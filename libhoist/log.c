@@ -107,6 +107,10 @@ int hoist_use_color(FILE *fp)
     const char *nc = getenv("NO_COLOR");
     if (nc && *nc)
         return 0;
+    /* A dumb terminal (Emacs shell, some CI consoles) prints escapes literally. */
+    const char *term = getenv("TERM");
+    if (term && strcmp(term, "dumb") == 0)
+        return 0;
     return isatty(fileno(fp));
 }
 

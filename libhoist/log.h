@@ -36,7 +36,10 @@ void hoist_log(int level, const char *prefix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void hoist_vlog(int level, const char *prefix, const char *fmt, va_list ap);
 
-/* True when colour may be used on @fp: a TTY and NO_COLOR unset or empty. */
+/*
+ * True when terminal escape sequences (colour, cursor movement) may be
+ * written to @fp: a TTY, NO_COLOR unset or empty, and TERM not "dumb".
+ */
 int hoist_use_color(FILE *fp);
 
 #endif

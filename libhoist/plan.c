@@ -281,19 +281,29 @@ static int needs_replace(hoist_kind kind, json_t *changed)
     return 0;
 }
 
-static char *join_paths(json_t *arr)
+/* What a user calls a spec path that hoist records under an internal name. */
+static const char *path_label(const char *path)
+{
+    if (strcmp(path, "env_sha256") == 0)
+        return "environment variables";
+    if (strcmp(path, "source_digest") == 0)
+        return "source files";
+    return path;
+}
+
+char *hoist_plan_changed_text(const json_t *changed)
 {
     hoist_buf b = {0};
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(changed, i, v) {
         if (i)
             hoist_buf_puts(&b, ", ");
         if (i == 6) {
-            hoist_buf_printf(&b, "and %zu more", json_array_size(arr) - 6);
+            hoist_buf_printf(&b, "and %zu more", json_array_size(changed) - 6);
             break;
         }
-        hoist_buf_puts(&b, json_string_value(v));
+        hoist_buf_puts(&b, path_label(json_string_value(v)));
     }
     return hoist_buf_steal(&b);
 }
@@ -348,7 +358,7 @@ static void plan_deploy_node(hoist_env_run *er, hoist_plan_item *it, const hoist
                    hoist_xstrdup("an interrupted destroy left it half-deleted; it is in hoist.yml"));
     } else {
         it->changed = hoist_json_diff_paths(json_object_get(rec, "spec"), it->spec);
-        char *keys = join_paths(it->changed);
+        char *keys = hoist_plan_changed_text(it->changed);
         if (json_array_size(it->changed) && needs_replace(n->kind, it->changed))
             set_reason(it, HOIST_ACT_REPLACE,
                        hoist_xasprintf("changed: %s (cannot change in place)", keys));

@@ -66,6 +66,10 @@ typedef struct hoist_env_run {
 hoist_plan *hoist_plan_build(hoist_env_run *er, hoist_plan_mode mode, int observe, int parallelism,
                              char **err);
 void hoist_plan_free(hoist_plan *p);
+/* The changed spec paths of an item (@changed, a JSON array of strings) for
+ * people: "version, nodes.min", internal names said in words (env_sha256 is
+ * "environment variables").  Returns a new string. */
+char *hoist_plan_changed_text(const json_t *changed);
 
 /* Counts by action (array indexed by hoist_action, HOIST_ACT_UNAVAILABLE+1 long). */
 void hoist_plan_counts(const hoist_plan *p, size_t counts[HOIST_ACT_UNAVAILABLE + 1]);

@@ -55,7 +55,7 @@ char *hoist_json_canonical(const json_t *j)
 /* ---------------------------------------------------------------- file backend */
 
 typedef struct file_backend {
-    char *dir, *path, *lockpath;
+    char *dir, *path, *lockpath, *env;
     int lockfd;
 } file_backend;
 
@@ -198,7 +198,7 @@ again:
             char *who = file_holder(f);
             *err = hoist_xasprintf("environment '%s' is locked by %s; wait for it to finish, or "
                                    "pass --lock-timeout SECONDS to wait (lock file %s)",
-                                   strrchr(f->path, '/') + 1, who, f->lockpath);
+                                   f->env, who, f->lockpath);
             free(who);
             close(fd);
             return HOIST_E_CONFLICT;
@@ -266,6 +266,7 @@ static void file_free(hoist_state_backend *b)
     free(f->dir);
     free(f->path);
     free(f->lockpath);
+    free(f->env);
     free(f);
     free(b);
 }
@@ -281,6 +282,7 @@ hoist_state_backend *hoist_state_file_backend(const char *dir, const char *env)
     f->dir = hoist_xstrdup(dir);
     f->path = hoist_xasprintf("%s/%s.json", dir, env);
     f->lockpath = hoist_xasprintf("%s/%s.lock", dir, env);
+    f->env = hoist_xstrdup(env);
     f->lockfd = -1;
     hoist_state_backend *b = hoist_xcalloc(1, sizeof *b);
     b->load = file_load;
@@ -511,6 +513,9 @@ static int state_check(hoist_state *st, json_t *doc, const char *where, const ch
     json_t *r;
     json_object_foreach(json_object_get(doc, "resources"), k, r) {
         const char *sealed = json_string_value(json_object_get(r, "secrets_sealed"));
+        /* Already stored unsealed: the run that first wrote them warned. */
+        if (json_object_size(json_object_get(r, "secrets")))
+            st->warned_plain = 1;
         if (!sealed)
             continue;
         if (!st->has_key) {
@@ -686,9 +691,12 @@ static hoist_status state_write(hoist_state *st, json_t *out, char **err)
     }
     if (plain_secrets && !st->warned_plain) {
         st->warned_plain = 1;
+        /* Only the file backend (the one without force_unlock) sets a mode. */
         hoist_log(HOIST_LOG_WARN_, "state",
-                  "secrets are stored unsealed in %s (mode 0600); set HOIST_STATE_KEY to seal them",
-                  st->b->describe(st->b));
+                  "secrets are stored unsealed in %s%s; set HOIST_STATE_KEY to seal them",
+                  st->b->describe(st->b),
+                  st->b->force_unlock ? " (readable by whoever can read that bucket)"
+                                      : " (mode 0600)");
     }
     char *text = json_dumps(out, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(out);

@@ -33,6 +33,7 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +364,30 @@ static char *s3_lock_who(const s3_lockinfo *li)
                            s3_str(li->doc, "since"));
 }
 
+/*
+ * 1 when the lock's holder ran on this host ("who" is "USER@HOST pid N", as
+ * s3_new writes it) and that process no longer exists: a run left by a
+ * second Ctrl-C or a kill, whose lease has simply not run out yet.
+ */
+static int s3_holder_dead_here(const s3_lockinfo *li)
+{
+    const char *who = json_string_value(json_object_get(li->doc, "who"));
+    const char *at = who ? strchr(who, '@') : NULL;
+    const char *sp = at ? strstr(at, " pid ") : NULL;
+    if (!sp)
+        return 0;
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    size_t hl = (size_t)(sp - at - 1);
+    if (hl != strlen(host) || strncmp(at + 1, host, hl) != 0)
+        return 0;
+    char *end;
+    long pid = strtol(sp + 5, &end, 10);
+    if (pid <= 0 || *end)
+        return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 static char *s3_lock_body(s3b *s)
 {
     char *now = hoist_utc_iso(time(NULL));
@@ -490,9 +515,15 @@ static hoist_status s3_lock(hoist_state_backend *b, const char *operation, doubl
             s3_lockinfo_free(&li);
             break;
         }
-        if (li.expired || hoist_now_ms() >= deadline) {
+        int dead = !li.expired && s3_holder_dead_here(&li);
+        if (li.expired || dead || hoist_now_ms() >= deadline) {
             char *who = s3_lock_who(&li), *stale = hoist_utc_iso(li.stale_since);
-            if (li.expired)
+            if (dead)
+                *err = hoist_xasprintf(
+                    "environment '%s' is locked by %s, a process of this host that is no longer "
+                    "running (interrupted twice, or killed); break its lock now with: hoist "
+                    "force-unlock -e %s %s", s->env, who, s->env, id ? id : "LOCK_ID");
+            else if (li.expired)
                 *err = hoist_xasprintf(
                     "environment '%s' is locked by %s, but its lease is stale since %s (the "
                     "holder stopped renewing it: it was probably killed); if that run is really "
@@ -587,7 +618,7 @@ static hoist_status s3_force_unlock(hoist_state_backend *b, const char *lock_id,
         *err = hoist_xasprintf("the lock on environment '%s' has id %s, not %s: it is held by %s; "
                                "nothing was broken", s->env, id ? id : "?", lock_id, who);
         st = HOIST_E_INVALID;
-    } else if (!li.expired && !force) {
+    } else if (!li.expired && !force && !s3_holder_dead_here(&li)) {
         *err = hoist_xasprintf("the lease of lock %s on environment '%s' is live: its holder, %s, "
                                "renewed it within the last %.0f s, so it is still running; wait "
                                "for it, or pass --force if you are sure it is gone", lock_id,

@@ -155,6 +155,20 @@ size_t hoist_levenshtein(const char *a, const char *b)
     return d;
 }
 
+void hoist_suggest_init(hoist_suggest *s, const char *word)
+{
+    *s = (hoist_suggest){.word = word, .dist = 3};
+}
+
+void hoist_suggest_try(hoist_suggest *s, const char *candidate)
+{
+    size_t d = hoist_levenshtein(s->word, candidate);
+    if (d < s->dist) {
+        s->dist = d;
+        s->best = candidate;
+    }
+}
+
 long long hoist_now_ms(void)
 {
     struct timespec ts;

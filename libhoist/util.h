@@ -39,6 +39,18 @@ void hoist_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, cons
 /* Edit distance, for "did you mean" suggestions. */
 size_t hoist_levenshtein(const char *a, const char *b);
 
+/*
+ * "Did you mean": offer each candidate with hoist_suggest_try; s->best is
+ * then the nearest one within edit distance 2 of @word (NULL if none).
+ * Borrows @word and the candidates.
+ */
+typedef struct hoist_suggest {
+    const char *word, *best;
+    size_t dist;
+} hoist_suggest;
+void hoist_suggest_init(hoist_suggest *s, const char *word);
+void hoist_suggest_try(hoist_suggest *s, const char *candidate);
+
 /* Lower-case hex SHA-256 of @p into @hex (65 bytes, NUL-terminated). */
 void hoist_sha256_hex(const void *p, size_t len, char hex[65]);
 

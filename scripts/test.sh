@@ -5,13 +5,23 @@
 # build-asan/.  HOIST_SKIP_TSAN=1 / HOIST_SKIP_ASAN=1 skip a sanitizer pass.
 # Logs: build/test-suite.log, build/tests/*.log (and the same under
 # build-tsan/ and build-asan/).
+# TESTS="tests/cli.sh tests/check_loader" runs only those tests in the normal
+# and ASan passes.
 set -e
 cd "$(dirname "$0")/.."
 [ -x configure ] || ./autogen.sh
 jobs=$(nproc 2>/dev/null || echo 2)
+if [ -f config.status ]; then
+  echo "scripts/test.sh: this source tree was configured in place (./configure), so autoconf" \
+       "refuses to build it again in build/; run 'make distclean' here, then build in" \
+       "build/ as the README's first command does" >&2
+  exit 2
+fi
 
+# build/ keeps the options the README's first command configured it with (--prefix).
 mkdir -p build
-(cd build && ../configure -q && make -s -j"$jobs" && make -s -j"$jobs" check)
+(cd build && { [ -f config.status ] || ../configure -q; } && make -s -j"$jobs" &&
+ make -s -j"$jobs" check ${TESTS:+TESTS="$TESTS"})
 
 # sanitized DIR FLAGS OPTIONS [MAKE-ARGS...]: configure and build in DIR
 # with the sanitizer FLAGS, then `make check MAKE-ARGS` with OPTIONS (the
@@ -41,5 +51,6 @@ fi
 
 if [ "${HOIST_SKIP_ASAN:-0}" != 1 ]; then
   sanitized build-asan '-fsanitize=address,undefined -fno-sanitize-recover=undefined' \
-      'ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1'
+      'ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1' \
+      ${TESTS:+TESTS="$TESTS"}
 fi

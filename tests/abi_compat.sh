@@ -94,7 +94,7 @@ expect "destroy left its cloud without objects" \
 
 # The same source against this SDK (the build tree's null): keys checked,
 # progress copied from the driver's stack.
-HOIST_PROVIDER_PATH=$HOIST_BUILDDIR/providers/null
+HOIST_PROVIDER_PATH=$HOIST_MODDIR/providers/null
 run validate
 expect "built against 1.3, the same driver's schema rejects the unknown key" \
     '[ "$rc" = 2 ] && hasF "hoist.yml:7:5: error: unknown key ${q}not_a_null_setting${q} in environment ${q}dev${q}" "$err"'

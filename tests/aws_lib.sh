@@ -7,5 +7,5 @@ aws_sim_env() {
     export AWS_ACCESS_KEY_ID=AKIDHOISTSIM AWS_SECRET_ACCESS_KEY=hoist-sim-secret
     export AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null
     unset AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE AWS_ENDPOINT_URL
-    export HOIST_PROVIDER_PATH="$HOIST_BUILDDIR/providers/aws"
+    export HOIST_PROVIDER_PATH="$HOIST_MODDIR/providers/aws"
 }

@@ -65,7 +65,7 @@ static void expect_broken(const char *name, const char *fails, const char *msg)
 START_TEST(null_driver_passes)
 {
     char args[4096], *out;
-    snprintf(args, sizeof args, "'%s/providers/null/null.la'", getenv("HOIST_BUILDDIR"));
+    snprintf(args, sizeof args, "'%s/providers/null/null.la'", getenv("HOIST_MODDIR"));
     int rc = conf_run(args, &out);
     ck_assert_msg(rc == 0, "exit %d\n%s", rc, out);
     ck_assert_ptr_nonnull(strstr(out, "PASS network.ensure.idempotent: same id"));
@@ -87,7 +87,7 @@ START_TEST(null_driver_pending_from_yaml_settings)
     char *yml = tu_write(dir, "s.yml", "polls: 2   # two PENDING answers per object\n");
     char args[8192], *out;
     snprintf(args, sizeof args, "--settings '%s' '%s/providers/null/null.la'", yml,
-             getenv("HOIST_BUILDDIR"));
+             getenv("HOIST_MODDIR"));
     int rc = conf_run(args, &out);
     ck_assert_msg(rc == 0, "exit %d\n%s", rc, out);
     ck_assert_ptr_nonnull(strstr(out, "PASS cluster.ensure: READY after 2 polls"));
@@ -207,15 +207,15 @@ static Suite *suite(void)
 
 int main(void)
 {
-    const char *b = getenv("HOIST_BUILDDIR");
-    if (!b) {
-        fprintf(stderr, "run through make check (HOIST_BUILDDIR is set there)\n");
+    const char *b = getenv("HOIST_BUILDDIR"), *m = getenv("HOIST_MODDIR");
+    if (!b || !m) {
+        fprintf(stderr, "run through make check (HOIST_BUILDDIR and HOIST_MODDIR are set there)\n");
         return 77;
     }
     char buf[4096];
     snprintf(buf, sizeof buf, "%s/tools/hoist-conformance/hoist-conformance", b);
     tool = strdup(buf);
-    snprintf(buf, sizeof buf, "%s/tests/broken", b);
+    snprintf(buf, sizeof buf, "%s/tests/broken", m);
     broken = strdup(buf);
     int rc = tu_main(suite());
     free(tool);

@@ -8,7 +8,7 @@
 # and the state file stays whole and lists what completed before the failure.
 . "$HOIST_SRCDIR/tests/lib.sh"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed (reads the state file)"
-HOSTILE_DIR=$HOIST_BUILDDIR/tests/hostile
+HOSTILE_DIR=$HOIST_MODDIR/tests/hostile
 [ -f "$HOSTILE_DIR/hostile_crash.la" ] || skip_all "hostile modules not built"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/hoist-hostile-XXXXXX")

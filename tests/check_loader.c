@@ -19,11 +19,18 @@ static const char *builddir(void)
     return b && *b ? b : HOIST_BUILDDIR;
 }
 
-/* A new string "<builddir>/<rel>". */
-static char *build_path(const char *rel)
+/*
+ * A new string "<moddir>/<rel>": the copies of the built modules that make
+ * check puts in directories only their owner can write (tests/tests.mk).
+ */
+static char *mod_path(const char *rel)
 {
+    const char *m = getenv("HOIST_MODDIR");
     char *p = malloc(4096);
-    snprintf(p, 4096, "%s/%s", builddir(), rel);
+    if (m && *m)
+        snprintf(p, 4096, "%s/%s", m, rel);
+    else
+        snprintf(p, 4096, "%s/tests/modules/%s", builddir(), rel);
     return p;
 }
 
@@ -74,7 +81,7 @@ static char *make_dir(const char *parent, const char *name, mode_t mode)
 /* Copy the good module's shared object into @dir as fake_good.so. */
 static char *put_good_so(const char *dir, mode_t mode)
 {
-    char *src = build_path("tests/fake/.libs/fake_good.so");
+    char *src = mod_path("tests/fake/.libs/fake_good.so");
     char *dst = join(dir, "fake_good.so");
     copy_file(src, dst, mode);
     free(src);
@@ -112,7 +119,7 @@ static char *refuse_from(const char *dir, const char *name, hoist_status want)
 /* Open @name from the crafted modules' directory; must succeed. */
 static hoist_driver *open_fake(const char *name)
 {
-    char *dir = build_path("tests/fake");
+    char *dir = mod_path("tests/fake");
     unsetenv("HOIST_PROVIDER_PATH");
     hoist_loader *l = hoist_loader_new(dir);
     hoist_driver *d = NULL;
@@ -135,7 +142,7 @@ START_TEST(test_good_module)
     ck_assert_str_eq(d->desc->license, "MIT");
     ck_assert_uint_eq(d->desc->abi_major, HOIST_ABI_MAJOR);
     ck_assert_uint_eq(d->desc->struct_size, sizeof(hoist_provider_descriptor));
-    char *want_path = build_path("tests/fake/fake_good.la");
+    char *want_path = mod_path("tests/fake/fake_good.la");
     ck_assert_str_eq(d->path, want_path);
     char *caps = hoist_caps_string(d->desc->caps);
     ck_assert_str_eq(caps, "autoscale,redis");
@@ -205,7 +212,7 @@ static const struct refusal {
 START_TEST(test_descriptor_refused)
 {
     const struct refusal *t = &refusals[_i];
-    char *dir = build_path("tests/fake");
+    char *dir = mod_path("tests/fake");
     char *err = refuse_from(dir, t->name, HOIST_E_INVALID);
     char file[4200], abi[64];
     snprintf(file, sizeof file, "%s/%s.la", dir, t->name);
@@ -231,7 +238,7 @@ END_TEST
 /* The major+1 module's message is literally the one users will search for. */
 START_TEST(test_major_message_text)
 {
-    char *dir = build_path("tests/fake");
+    char *dir = mod_path("tests/fake");
     char *err = refuse_from(dir, "fake_major", HOIST_E_INVALID);
     char want[128];
     snprintf(want, sizeof want, "built for provider ABI %d.%d, but this hoist speaks %d.%d",
@@ -319,7 +326,7 @@ END_TEST
 
 START_TEST(test_invalid_name)
 {
-    char *dir = build_path("tests/fake");
+    char *dir = mod_path("tests/fake");
     const char *bad[] = {"../fake/fake_good", "fake_good.la", "", "a b", "x/y"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *err = refuse_from(dir, bad[i], HOIST_E_INVALID);
@@ -410,7 +417,7 @@ START_TEST(test_la_object_dir_vetted)
     char *tmp = tu_tmpdir();
     char *dir = make_dir(tmp, "mod", 0755);
     char *libs = make_dir(dir, ".libs", 0775);
-    char *src = build_path("tests/fake/fake_good.la");
+    char *src = mod_path("tests/fake/fake_good.la");
     char *la = join(dir, "fake_good.la");
     copy_file(src, la, 0644);
     char *so = put_good_so(libs, 0755);
@@ -541,7 +548,7 @@ START_TEST(test_search_order)
     hoist_loader_free(l);
 
     /* .la wins over .so in the same directory. */
-    char *src = build_path("tests/fake/fake_good.la");
+    char *src = mod_path("tests/fake/fake_good.la");
     char *la = join(a, "fake_good.la");
     copy_file(src, la, 0644);
     char *libs = make_dir(a, ".libs", 0755);
@@ -607,7 +614,7 @@ END_TEST
 static hoist_driver *open_null(json_t *settings, const char *state, char **err)
 {
     if (!getenv("HOIST_PROVIDER_PATH")) {
-        char *p = build_path("providers/null");
+        char *p = mod_path("providers/null");
         setenv("HOIST_PROVIDER_PATH", p, 1);
         free(p);
     }

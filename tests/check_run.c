@@ -151,7 +151,7 @@ START_TEST(plan_is_read_only_and_reports_changes)
         if (strcmp(p->items[i].key, "database/main") == 0)
             ck_assert_str_eq(p->items[i].reason, "changed: version");
         if (strcmp(p->items[i].key, "app/api") == 0)
-            ck_assert_str_eq(p->items[i].reason, "changed: source_digest");
+            ck_assert_str_eq(p->items[i].reason, "changed: source files");
     }
     char *state1 = pu_slurp(dir, ".hoist/state/dev.json");
     char *calls1 = cloud_file(dir, "calls.log");

@@ -33,6 +33,8 @@ expect "--help exits 0 and lists the exit codes" \
 cmds=$(sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' "$out")
 lists_all() { for c in validate providers help; do echo "$cmds" | grep -qx "$c" || return 1; done; }
 expect "--help lists validate, providers and help" 'lists_all'
+expect "--help advertises no state subcommand that does not exist (state list)" \
+    '! grep -q "^  state .*\<list\>" "$out"'
 for c in $cmds; do
     [ "$c" = help ] && continue
     run help "$c"
@@ -68,7 +70,7 @@ expect "bad --output: exit 2" \
     '[ "$rc" = 2 ] && hasF "${q}text${q} or ${q}json${q}" "$err"'
 
 # providers, from the build tree (HOIST_PROVIDER_PATH as make check sets it).
-null_la=$HOIST_BUILDDIR/providers/null/null.la
+null_la=$HOIST_MODDIR/providers/null/null.la
 run providers
 expect "providers lists null with its build-tree path" \
     '[ "$rc" = 0 ] && grep -q "^null  *1\.0\.0  *$abi_major\.$abi_minor  *$null_la\$" "$out"'
@@ -88,7 +90,7 @@ expect "providers info null: descriptor and operations" \
     '[ "$rc" = 0 ] && has "^name: *null$" "$out" && has "^ABI: *$abi_major\.$abi_minor$" "$out" && hasF "$null_la" "$out" && has "^  database *offered" "$out"'
 expect "providers info null: the settings it declares, with type and doc" \
     'has "^settings:$" "$out" && has "^  polls  *integer  *ensure calls answering PENDING before READY$" "$out"'
-run providers --provider-dir "$HOIST_BUILDDIR/tests/fake" info fake_good
+run providers --provider-dir "$HOIST_MODDIR/tests/fake" info fake_good
 expect "providers info of a driver without a schema says its keys are unchecked" \
     'has "^settings: *not declared (provider ABI [0-9.]*): hoist.yml keys unchecked$" "$out"'
 
@@ -101,9 +103,9 @@ expect "providers info nope: exit 1 listing every searched directory" \
     '[ "$rc" = 1 -a "$ok_dirs" = 1 ] && hasF "provider ${q}nope${q} not found" "$err" && [ "$(sed -n 2p "$err")" = "  $tmp" ]'
 
 # The crafted modules through the CLI: good ones listed, bad ones refused with the reason.
-run providers --provider-dir "$HOIST_BUILDDIR/tests/fake"
+run providers --provider-dir "$HOIST_MODDIR/tests/fake"
 expect "providers with --provider-dir lists fake_good from there" \
-    'hasF "$HOIST_BUILDDIR/tests/fake/fake_good.la" "$out"'
+    'hasF "$HOIST_MODDIR/tests/fake/fake_good.la" "$out"'
 expect "providers shows refused modules with the reason and exits 1" \
     '[ "$rc" = 1 ] && grep "^fake_major " "$out" | grep -qF "built for provider ABI $((abi_major + 1)).$abi_minor"'
 
@@ -124,6 +126,44 @@ YML
 run validate -f "$tmp/bad.yml"
 expect "validate a bad file: exit 2 with file:line:col" \
     '[ "$rc" = 2 ] && grep -q "^$tmp/bad.yml:3:[0-9][0-9]*: error: .*nope" "$err"'
+run plan -f "$tmp/good.yml" -e dve
+expect "a misspelt environment: exit 2 with did you mean" \
+    '[ "$rc" = 2 ] && hasF "no environment ${q}dve${q}" "$err" && hasF "did you mean ${q}dev${q}?" "$err"'
+run plan -f "$tmp/good.yml" -e production
+expect "an unrelated environment: exit 2, no suggestion" \
+    '[ "$rc" = 2 ] && hasF "no environment ${q}production${q}" "$err" && ! hasF "did you mean" "$err"'
+run deploy -f "$tmp/good.yml" -e dev --yse
+expect "a misspelt long option: exit 2 with did you mean --yes" \
+    '[ "$rc" = 2 ] && hasF "did you mean ${q}--yes${q}?" "$err" && hasF "hoist help deploy" "$err"'
+run deploy -f "$tmp/good.yml" -e dev --zzzzzz
+expect "an unrelated long option: exit 2, no suggestion" \
+    '[ "$rc" = 2 ] && ! hasF "did you mean" "$err"'
+run help --help
+expect "hoist help --help: exit 0 with its usage" \
+    '[ "$rc" = 0 ] && has "^usage: hoist help" "$out"'
+run validate -f "$tmp/good.yml" -o json
+json_valid() { # EXPECTED-VALID: $out is one JSON document with that verdict
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+ok = d["valid"] == (sys.argv[2] == "1")
+ok = ok and (d.get("project") == "shop" if d["valid"] else d["errors"][0]["line"] == 3)
+sys.exit(0 if ok else 1)' "$out" "$1"
+}
+expect "validate -o json prints JSON" '[ "$rc" = 0 ] && json_valid 1'
+run validate -f "$tmp/bad.yml" -o json
+expect "validate -o json of a bad file: exit 2, JSON with the errors" '[ "$rc" = 2 ] && json_valid 0'
+mkdir -p "$tmp/loc"
+printf 'project: shop\nenvironments:\n  dev: { provider: local }\n' >"$tmp/loc/hoist.yml"
+run kubeconfig -f "$tmp/loc/hoist.yml" -e dev
+expect "kubeconfig on local: says local has no cluster, not to deploy" \
+    '[ "$rc" != 0 ] && hasF "provider ${q}local${q}, which has no Kubernetes cluster" "$err" && ! hasF "run hoist deploy" "$err"'
+run validate -f "$tmp/loc"
+expect "-f DIR reads DIR/hoist.yml" \
+    '[ "$rc" = 0 ] && hasF "$tmp/loc/hoist.yml: valid" "$out"'
+mkdir -p "$tmp/loc/a/b"
+(cd "$tmp/loc/a/b" && "$HOIST" validate >"$out" 2>"$err"); rc=$?
+expect "without -f, hoist.yml is found in a parent directory" \
+    '[ "$rc" = 0 ] && hasF "$tmp/loc/hoist.yml: valid" "$out"'
 run validate -f "$tmp/missing.yml"
 expect "validate a missing file: exit 2 naming it" \
     '[ "$rc" = 2 ] && hasF "$tmp/missing.yml" "$err"'

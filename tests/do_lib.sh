@@ -4,7 +4,7 @@
 command -v jq >/dev/null || skip_all "jq not installed"
 DRIVE="$HOIST_BUILDDIR/tests/do_drive"
 # The driver is built in its own directory; the loader finds it there.
-HOIST_PROVIDER_PATH="$HOIST_BUILDDIR/providers/digitalocean${HOIST_PROVIDER_PATH:+:$HOIST_PROVIDER_PATH}"
+HOIST_PROVIDER_PATH="$HOIST_MODDIR/providers/digitalocean${HOIST_PROVIDER_PATH:+:$HOIST_PROVIDER_PATH}"
 export HOIST_PROVIDER_PATH
 DIGITALOCEAN_TOKEN=hoist-sim-do-token
 export DIGITALOCEAN_TOKEN

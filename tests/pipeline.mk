@@ -11,4 +11,4 @@ tests_check_run_SOURCES = tests/check_run.c tests/pipeutil.h
 tests_check_run_CFLAGS = $(TEST_CFLAGS)
 tests_check_run_LDADD = $(TEST_LIBS) -lpthread
 TESTS += tests/pipeline_cli.sh tests/crash_deploy.sh
-EXTRA_DIST += tests/pipeline_cli.sh tests/crash_deploy.sh bench/pipeline_scale.sh bench/README.md
+EXTRA_DIST += tests/pipeline_cli.sh tests/pty_run.py tests/crash_deploy.sh bench/pipeline_scale.sh bench/README.md

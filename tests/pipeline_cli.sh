@@ -51,11 +51,23 @@ case $out in *"Plan: 0 to create, 1 to update, 0 to destroy, 4 unchanged"*"app/a
 rm "$P/.hoist/null/dev/database-cache.json"
 out=$("$HOIST" status -f "$P/hoist.yml" -e dev 2>&1); rc=$?
 case "$rc:$out" in 1:*"database/cache"*missing*) ok "status reports a missing resource (exit 1)";; *) not_ok "status: $rc $out";; esac
+case $out in *"app/api"*"changed: source files"*) ok "status names what changed in words";; *) not_ok "status changed: $out";; esac
+case $out in *'["'*|*_sha256*|*_digest*) not_ok "status prints raw JSON or internal names: $out";; *) ok "status prints no raw JSON array or internal name";; esac
 
 out=$("$HOIST" graph -f "$P/hoist.yml" -e dev 2>&1)
 case $out in *'"database/main" -> "app/api"'*) ok "graph prints DOT edges";; *) not_ok "graph: $out";; esac
 "$HOIST" help deploy | grep -q "parallelism" && ok "help deploy" || not_ok "help deploy"
 
+# logs --follow stops quietly on the first signal (the same handler as Ctrl-C).
+"$HOIST" logs -f "$P/hoist.yml" -e dev api --follow >"$T/logs.out" 2>&1 &
+bg=$!
+sleep 1
+kill -TERM $bg
+wait $bg
+check "logs --follow: a signal does not print the deploy's in-flight message" \
+    sh -c '! grep -q "finishing the calls in flight" "$1"' - "$T/logs.out"
+out=$("$HOIST" deploy -f "$P/hoist.yml" -e dev --yes --force 2>&1); rc=$?
+case "$rc:$out" in 2:*"--force does nothing here"*) ok "deploy --force is refused (exit 2)";; *) not_ok "deploy --force: $rc $out";; esac
 out=$("$HOIST" destroy -f "$P/hoist.yml" -e prod --yes 2>&1); rc=$?
 case "$rc:$out" in 2:*protected*--force*) ok "protected env needs --force";; *) not_ok "protected: $rc $out";; esac
 out=$("$HOIST" plan -f "$P/hoist.yml" -e nope 2>&1); rc=$?
@@ -74,7 +86,7 @@ P3=$T/p3; mkproj "$P3" ', latency_ms: 400'
 bg=$!
 i=0; while [ ! -s "$P3/.hoist/state/dev.lock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 out=$("$HOIST" deploy -f "$P3/hoist.yml" -e dev --yes 2>&1); rc=$?
-case "$rc:$out" in 1:*"locked by pid $bg on host"*"operation deploy"*) ok "second process names the holder";; *) not_ok "lock: $rc $out";; esac
+case "$rc:$out" in 1:*"environment 'dev' is locked by pid $bg on host"*"operation deploy"*) ok "second process names the environment and the holder";; *) not_ok "lock: $rc $out";; esac
 out=$("$HOIST" deploy -f "$P3/hoist.yml" -e dev --yes --lock-timeout 30 2>&1); rc=$?
 check "--lock-timeout waits for the holder" [ $rc -eq 0 ]
 wait $bg; check "first deploy finished" [ $? -eq 0 ]
@@ -97,10 +109,10 @@ check "future state unchanged" cmp -s "$P4/.hoist/state/dev.json" "$T/future.ref
 P5=$T/p5; mkproj "$P5" ', latency_ms: 300'
 "$HOIST" deploy -f "$P5/hoist.yml" -e dev --yes --parallelism 1 >"$T/int.out" 2>&1 &
 bg=$!
-# Interrupt once the run has started (its SIGINT handler is in place by then):
-# a fixed sleep lost the signal on a loaded machine or under ThreadSanitizer,
-# where a background job still ignored SIGINT when it came.
-for _ in $(seq 100); do grep -q 'create started' "$T/int.out" && break; sleep 0.1; done
+# Interrupt once the run has started (its handler is installed by then): a
+# background job ignores a SIGINT that arrives earlier.
+i=0; while ! grep -q "create started" "$T/int.out" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+sleep 0.3
 kill -INT $bg
 wait $bg; rc=$?
 check "SIGINT exits 130" [ $rc -eq 130 ]
@@ -111,9 +123,12 @@ check "deploy after SIGINT completes" [ $? -eq 0 ]
 dups=$(cut -d' ' -f1 "$P5/.hoist/null/dev/creates.log" | sort | uniq -d)
 check "nothing created twice after SIGINT" [ -z "$dups" ]
 
+grep -q "secrets are stored unsealed in .*(mode 0600)" "$T/int.out" &&
+    ok "the first write of unsealed secrets warns" || not_ok "no unsealed warning: $(cat "$T/int.out")"
 echo "notes" > "$P5/.hoist/mine.txt"
 out=$("$HOIST" destroy -f "$P5/hoist.yml" -e dev --yes 2>&1); rc=$?
 check "destroy exits 0" [ $rc -eq 0 ]
+case $out in *unsealed*) not_ok "the unsealed warning is repeated: $out";; *) ok "the unsealed warning is said once per state file";; esac
 check "destroy leaves the cloud empty" [ -z "$(ls "$P5/.hoist/null/dev" 2>/dev/null | grep json)" ]
 # what the environment made under .hoist/ goes; a file of the user's stays
 check "destroy removes the state file and its lock" \
@@ -122,5 +137,25 @@ check "destroy removes the driver's directory" [ ! -e "$P5/.hoist/null" ]
 check "destroy keeps the user's files in .hoist/" [ -e "$P5/.hoist/mine.txt" ]
 check "destroy removes the directories it emptied" [ ! -e "$P5/.hoist/state" ]
 out=$("$HOIST" destroy -f "$P5/hoist.yml" -e dev --yes 2>&1); rc=$?
-check "destroy again is fine" [ $rc -eq 0 ]
+case "$rc:$out" in 0:*"Nothing to destroy: environment 'dev' has no resources"*) ok "destroy of an empty environment says there is nothing to destroy";; *) not_ok "empty destroy: $rc $out";; esac
+# A terminal gets the live view (colour, cursor codes) unless NO_COLOR is set
+# or TERM is dumb; then plain lines without a single escape.
+esc=$(printf '\033')
+ptyrun() { # ENV-ASSIGNMENTS...: deploy then destroy P6 under a pseudo-terminal
+    env "$@" python3 "$HOIST_SRCDIR/tests/pty_run.py" "$HOIST" deploy -f "$P6/hoist.yml" -e dev --yes
+    env "$@" python3 "$HOIST_SRCDIR/tests/pty_run.py" "$HOIST" destroy -f "$P6/hoist.yml" -e dev --yes
+}
+P6=$T/p6; mkproj "$P6" ""
+ptyrun -u NO_COLOR TERM=xterm >"$T/pty.out" 2>&1
+if grep -q "\[2K" "$T/pty.out"; then
+    ok "a terminal gets the live view"
+    ptyrun NO_COLOR=1 TERM=xterm >"$T/pty.out" 2>&1
+    check "NO_COLOR=1: deploy and destroy write no escape code" \
+        sh -c '! grep -qF "$1" "$2" && grep -q "destroy: .* 5 destroyed" "$2"' - "$esc" "$T/pty.out"
+    ptyrun -u NO_COLOR TERM=dumb >"$T/pty.out" 2>&1
+    check "TERM=dumb: deploy and destroy write no escape code" \
+        sh -c '! grep -qF "$1" "$2" && grep -q "destroy: .* 5 destroyed" "$2"' - "$esc" "$T/pty.out"
+else
+    not_ok "a terminal gets the live view: $(cat "$T/pty.out")"
+fi
 done_testing

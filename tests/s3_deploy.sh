@@ -29,19 +29,30 @@ applications:
 YML
 done
 deploy() { (cd "$SIM_TMP/$1" && exec "$HOIST" deploy -e dev --yes); }
+# started LOG: wait until the run writing LOG has started its first step, so
+# it holds the lock (polling S3 with the AWS CLI, which takes seconds to
+# start on a busy machine, saw short runs finish first).
+started() { for _i in $(seq 1 200); do grep -q " started" "$1" && break; sleep 0.05; done; }
+# kill_destroy LOG: SIGKILL a destroy from a/ once it holds the lock; $pk is its pid.
+kill_destroy() {
+    (cd "$SIM_TMP/a" && exec "$HOIST" destroy -e dev --yes) >"$1" 2>&1 &
+    pk=$!
+    started "$1"
+    kill -KILL $pk
+    wait $pk 2>/dev/null
+}
 
 # 1. two overlapping runs: exactly one proceeds
 (cd "$SIM_TMP/a" && exec "$HOIST" deploy -e dev --yes) >"$SIM_TMP/a.log" 2>&1 &
 pa=$!
-for _i in $(seq 1 100); do
-    aws s3api head-object --bucket team-state --key hoist/shop/dev.lock >/dev/null 2>&1 && break
-    sleep 0.05
-done
+started "$SIM_TMP/a.log"
 deploy b >"$SIM_TMP/b.log" 2>&1
 rb=$?
 wait $pa
 ra=$?
 check "the first run proceeds" [ $ra -eq 0 ]
+check "the unsealed warning names the bucket and claims no file mode" \
+    sh -c 'grep -q "secrets are stored unsealed in s3://" "$1" && ! grep -q "mode 0600" "$1"' - "$SIM_TMP/a.log"
 check "the second run fails" [ $rb -eq 1 ]
 grep -q "environment 'dev' is locked by .*pid $pa (operation deploy, lock id [0-9a-f-]*) since " "$SIM_TMP/b.log" &&
     ok "the second run names the holder (pid $pa) and since when" || { not_ok "holder named"; cat "$SIM_TMP/b.log" >&2; }
@@ -55,11 +66,7 @@ assert d['project']=='shop' and d['env']=='dev', d
 assert sorted(d['resources'])==['app/worker','database/main','network/network'], d['resources']"
 
 # 3. a SIGKILLed holder: its lease goes stale; force-unlock, then a run proceeds
-(cd "$SIM_TMP/a" && exec "$HOIST" destroy -e dev --yes) >"$SIM_TMP/k.log" 2>&1 &
-pk=$!
-sleep 0.5
-kill -KILL $pk
-wait $pk 2>/dev/null
+kill_destroy "$SIM_TMP/k.log"
 deploy c >"$SIM_TMP/c1.log" 2>&1
 check "right after the kill the lock is live" grep -q "is locked by .*pid $pk" "$SIM_TMP/c1.log"
 sleep 3.5
@@ -72,6 +79,19 @@ check "force-unlock refuses a wrong lock id" grep -q "has id $id, not not-the-id
 check "force-unlock breaks the stale lock without --force" grep -q "Broke lock $id" "$SIM_TMP/fu.log"
 deploy c >"$SIM_TMP/c3.log" 2>&1
 check "then a new run proceeds" [ $? -eq 0 ]
+
+# 3b. the same on one host, seen at once: the holder's pid no longer exists,
+# so the lock is reported dead before its lease runs out and force-unlock
+# breaks it without --force.
+kill_destroy "$SIM_TMP/k2.log"
+deploy c >"$SIM_TMP/d1.log" 2>&1
+check "a dead holder on this host is said so at once" \
+    grep -q "pid $pk (operation destroy.*no longer running.*break its lock now with: hoist force-unlock -e dev [0-9a-f-]" "$SIM_TMP/d1.log"
+id=$(sed -n 's/.*hoist force-unlock -e dev \([0-9a-f-]*\).*/\1/p' "$SIM_TMP/d1.log")
+(cd "$SIM_TMP/c" && "$HOIST" force-unlock -e dev "$id") >"$SIM_TMP/fu2.log" 2>&1
+check "force-unlock breaks a dead holder's live lease without --force" grep -q "Broke lock $id" "$SIM_TMP/fu2.log"
+deploy c >"$SIM_TMP/d2.log" 2>&1
+check "then a new run proceeds at once" [ $? -eq 0 ]
 
 # 4. history, rollback, migrate
 (cd "$SIM_TMP/c" && "$HOIST" state history -e dev -o json) >"$SIM_TMP/h.json" 2>&1

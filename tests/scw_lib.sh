@@ -1,7 +1,7 @@
 # scw_lib.sh - run the Scaleway driver against hoist-sim (source after
 # lib.sh and sim_lib.sh).  scw_run CMD [URL]: scw_drive against URL (default
 # $SIM_URL) with the simulator's credentials; output in $SIM_TMP/CMD.out.
-HOIST_PROVIDER_PATH="$HOIST_BUILDDIR/providers/scaleway${HOIST_PROVIDER_PATH:+:$HOIST_PROVIDER_PATH}"
+HOIST_PROVIDER_PATH="$HOIST_MODDIR/providers/scaleway${HOIST_PROVIDER_PATH:+:$HOIST_PROVIDER_PATH}"
 export HOIST_PROVIDER_PATH
 SCW_DRIVE="$HOIST_BUILDDIR/tests/scw_drive"
 SCW_STATE="$SIM_TMP/state.json"

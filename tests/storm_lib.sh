@@ -48,7 +48,7 @@ storm_driver() {
         ENVNAME=staging ;;
     *) echo "unknown driver '$DRIVER' (aws, digitalocean or scaleway)" >&2; return 2 ;;
     esac
-    HOIST_PROVIDER_PATH="$HOIST_BUILDDIR/providers/$DRIVER"
+    HOIST_PROVIDER_PATH="${HOIST_MODDIR:-$HOIST_BUILDDIR}/providers/$DRIVER"
     export HOIST_PROVIDER_PATH
 }
 

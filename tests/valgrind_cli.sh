@@ -63,6 +63,6 @@ project: vg
 environments:
   dev: { provider: hostile_malformed, malformed: bad-utf8 }
 YML
-vg malformed 1 deploy -e dev --yes --provider-dir "$HOIST_BUILDDIR/tests/hostile"
+vg malformed 1 deploy -e dev --yes --provider-dir "$HOIST_MODDIR/tests/hostile"
 diag "valgrind errors: $ERRORS"
 done_testing

@@ -71,9 +71,10 @@ typedef struct pipe_env {
 /* Open -f/-e (locking the state for @operation unless NULL); EXIT_DONE or the exit code. */
 int cli_pipe_open(cli_opts *o, pipe_env *pe, const char *operation);
 void cli_pipe_close(pipe_env *pe);
-/* Ctrl-C handling shared by long-running commands; stop_flag is set on the first signal. */
+/* Ctrl-C handling shared by long-running commands; stop_flag is set on the
+ * first signal, which prints @msg (a static string, or NULL for nothing). */
 extern hoist_flag stop_flag;
-void install_signals(void);
+void install_signals(const char *msg);
 
 /* cmd_kube.c: the kube executor, kubeconfig, and logs of apps on Kubernetes. */
 void cli_kube_register(const hoist_env_cfg *env);

@@ -36,7 +36,12 @@ static hoist_kube *cluster_client(pipe_env *pe, const char *cmd)
     const char *status = json_string_value(json_object_get(rec, "status"));
     hoist_kube *k = NULL;
     char *err = NULL;
-    if (!rec || !status || strcmp(status, "ready") != 0) {
+    if (!pe->drv->ops->cluster) {
+        fprintf(stderr, "hoist %s: environment '%s' uses provider '%s', which has no Kubernetes "
+                        "cluster: its applications run as processes on this machine (see hoist "
+                        "status -e %s and hoist logs -e %s APP)\n", cmd, pe->env->name,
+                pe->env->provider, pe->env->name, pe->env->name);
+    } else if (!rec || !status || strcmp(status, "ready") != 0) {
         fprintf(stderr, "hoist %s: environment '%s' has no ready cluster; run hoist deploy -e %s\n",
                 cmd, pe->env->name, pe->env->name);
     } else if (!(k = hoist_kube_for_cluster(pe->drv, pe->cfg->project, pe->env->name,
@@ -100,7 +105,7 @@ int cli_kube_logs(cli_opts *o, pipe_env *pe, const char *app)
     hoist_ctx_init(&ctx, pe->drv, what);
     free(what);
     ctx.cancel = &stop_flag;
-    install_signals();
+    install_signals(NULL); /* Ctrl-C ends --follow quietly */
     seen *sv = NULL;
     size_t nseen = 0;
     int rc = EXIT_DONE, first = 1;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 hoist_flag stop_flag;
+static const char *stop_msg; /* said on the first signal; NULL: nothing */
 
 static void on_signal(int sig)
 {
@@ -35,14 +36,15 @@ static void on_signal(int sig)
         hoist_guard_report_abandoned();
         _exit(EXIT_INTERRUPTED);
     }
-    static const char msg[] = "\nhoist: interrupted: finishing the calls in flight and saving "
-                              "state (interrupt again to quit at once)\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)w;
+    if (stop_msg) {
+        ssize_t w = write(STDERR_FILENO, stop_msg, strlen(stop_msg));
+        (void)w;
+    }
 }
 
-void install_signals(void)
+void install_signals(const char *msg)
 {
+    stop_msg = msg;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -316,7 +318,8 @@ static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
         rc = EXIT_USAGE;
         goto done;
     }
-    install_signals();
+    install_signals("\nhoist: interrupted: finishing the calls in flight and saving state "
+                    "(interrupt again to quit at once)\n");
     p = hoist_plan_build(&pe.er, mode, mode == HOIST_PLAN_DEPLOY, o->parallelism, &err);
     if (!p) {
         fprintf(stderr, "hoist %s: %s\n", verb, err);
@@ -328,7 +331,13 @@ static int run_mode(cli_opts *o, hoist_plan_mode mode, const char *verb)
     if (!hoist_plan_has_changes(p)) {
         if (mode == HOIST_PLAN_DEPLOY)
             hoist_run_record_observed(&pe.er, p); /* e.g. a pid that changed */
-        if (!is_json(o))
+        size_t recorded = 0;
+        for (size_t i = 0; i < p->n; i++)
+            recorded += p->items[i].recorded_status != NULL;
+        if (!is_json(o) && mode == HOIST_PLAN_DESTROY && !recorded)
+            printf("Nothing to destroy: environment '%s' has no resources recorded in %s.\n",
+                   pe.env->name, hoist_state_where(pe.st));
+        else if (!is_json(o))
             printf("Nothing to do: environment '%s' is up to date.\n", pe.env->name);
         else
             printf("{\"summary\":{\"operation\":\"%s\",\"unchanged\":%zu}}\n", verb, p->n);
@@ -491,8 +500,8 @@ int cmd_status(cli_opts *o)
             printf("%-30s %-17s %-10s %s", it->key, it->recorded_status ? it->recorded_status : "-",
                    obs, verdict);
             if (it->changed && json_array_size(it->changed) && it->recorded_status) {
-                char *c = json_dumps(it->changed, JSON_COMPACT);
-                printf(" %s", c);
+                char *c = hoist_plan_changed_text(it->changed);
+                printf(": %s", c);
                 free(c);
             }
             putchar('\n');
@@ -598,7 +607,8 @@ int cmd_logs(cli_opts *o)
         rc = EXIT_FAILED;
         goto done;
     }
-    install_signals();
+    /* Ctrl-C just ends --follow: there are no calls in flight to finish. */
+    install_signals(NULL);
     recorded = hoist_recorded_view(rec);
     needs = hoist_needs_from_state(&pe.er, &pe.g->nodes[ni]);
     hoist_resource r = {.struct_size = sizeof r, .project = pe.cfg->project, .env = pe.env->name,

@@ -89,17 +89,62 @@ const hoist_env_cfg *cli_env(cli_opts *o, const hoist_config *cfg)
     }
     const hoist_env_cfg *e = hoist_config_env(cfg, o->env);
     if (!e) {
+        hoist_suggest s;
+        hoist_suggest_init(&s, o->env);
         fprintf(stderr, "hoist: %s has no environment '%s'; it defines:", o->file, o->env);
-        for (size_t i = 0; i < cfg->n_envs; i++)
+        for (size_t i = 0; i < cfg->n_envs; i++) {
             fprintf(stderr, " %s", cfg->envs[i].name);
+            hoist_suggest_try(&s, cfg->envs[i].name);
+        }
+        if (s.best)
+            fprintf(stderr, "; did you mean '%s'?", s.best);
         fputc('\n', stderr);
     }
     return e;
 }
 
+/* validate -o json: one document, {file, valid, errors: [...]} plus counts when valid. */
+static int validate_json(cli_opts *o, hoist_loader *l)
+{
+    hoist_diags d = {0};
+    exists_arg a = {.l = l, .env = o->env};
+    hoist_config *cfg = hoist_config_load(o->file, exists_cb, &a, &d);
+    json_t *errs = json_array();
+    for (size_t i = 0; i < d.n; i++) {
+        const hoist_diag *g = &d.v[i];
+        json_t *e = json_pack("{s:s,s:s}", "file", g->loc.file ? g->loc.file : o->file,
+                              "message", g->message);
+        if (g->loc.line > 0) {
+            json_object_set_new(e, "line", json_integer(g->loc.line));
+            json_object_set_new(e, "column", json_integer(g->loc.col));
+        }
+        json_array_append_new(errs, e);
+    }
+    json_t *doc = json_pack("{s:s,s:b,s:o}", "file", o->file, "valid", cfg != NULL, "errors", errs);
+    if (cfg) {
+        json_object_set_new(doc, "project", json_string(cfg->project));
+        json_object_set_new(doc, "environments", json_integer((json_int_t)cfg->n_envs));
+        json_object_set_new(doc, "databases", json_integer((json_int_t)cfg->n_dbs));
+        json_object_set_new(doc, "applications", json_integer((json_int_t)cfg->n_apps));
+    }
+    char *s = json_dumps(doc, JSON_INDENT(2));
+    puts(s);
+    free(s);
+    json_decref(doc);
+    hoist_diags_free(&d);
+    int rc = cfg ? EXIT_DONE : EXIT_USAGE;
+    hoist_config_free(cfg);
+    return rc;
+}
+
 int cmd_validate(cli_opts *o)
 {
     hoist_loader *l = hoist_loader_new(o->provider_dir);
+    if (strcmp(o->output, "json") == 0) {
+        int rc = validate_json(o, l);
+        hoist_loader_free(l);
+        return rc;
+    }
     hoist_config *cfg = cli_load_config(o, l);
     hoist_loader_free(l);
     if (!cfg)

@@ -249,5 +249,6 @@ const char cli_help_force_unlock[] =
     "Breaks the lock LOCK_ID on ENV's shared (S3) state, the only way to\n"
     "break one.  hoist names the lock id when it reports a held or stale lock.\n"
     "Only a lock whose lease expired (its holder stopped renewing it: killed,\n"
-    "or lost its network) is broken, unless --force: a live holder notices that\n"
-    "its lock was broken, starts no new work and fails.\n";
+    "or lost its network), or whose holder ran on this host and no longer\n"
+    "exists, is broken, unless --force: a live holder notices that its lock\n"
+    "was broken, starts no new work and fails.\n";

@@ -8,6 +8,8 @@
 #include "log.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -21,13 +23,15 @@
 
 static const cli_command commands[] = {
     {"validate", cmd_validate, "check hoist.yml and report every problem with file:line:column",
-     "usage: hoist validate [-f FILE] [-e ENV]\n\n"
+     "usage: hoist validate [-f FILE] [-e ENV] [-o json]\n\n"
      "Parses FILE (default ./hoist.yml), checks every field, and reports all\n"
      "problems at once as FILE:LINE:COLUMN: message.  Also checks that each\n"
      "environment's provider is installed and that every key of the\n"
      "environment is hoist's or one its driver declares, with \"did you mean\"\n"
      "(only ENV's driver with -e; -v notes drivers that declare none).\n"
-     "Contacts nothing.  Exit 0 if valid, 2 otherwise.\n"},
+     "Contacts nothing.  -o json prints one document on stdout: {file, valid,\n"
+     "errors: [{file, line, column, message}], and project and counts when\n"
+     "valid}.  Exit 0 if valid, 2 otherwise.\n"},
     {"build", cmd_build, "build application images (and push them with --push)",
      "usage: hoist build [-f FILE] [-e ENV] [--push --registry URL] [--force] [-o json] [APP...]\n\n"
      "Builds the image of each application (or of the APPs named) into the\n"
@@ -69,7 +73,7 @@ static const cli_command commands[] = {
     {"logs", cmd_logs, "show an application's output", cli_help_logs},
     {"kubeconfig", cmd_kubeconfig, "write a kubeconfig for the environment's cluster",
      cli_help_kubeconfig},
-    {"state", cmd_state, "list, roll back or migrate an environment's state", cli_help_state},
+    {"state", cmd_state, "show the history of, roll back or migrate an environment's state", cli_help_state},
     {"force-unlock", cmd_force_unlock, "break a stale lock on shared state",
      cli_help_force_unlock},
 };
@@ -89,7 +93,8 @@ static void usage(FILE *fp)
     fprintf(fp,
             "  %-12s %s\n\n"
             "Common options:\n"
-            "  -f, --file FILE        the project file (default: ./hoist.yml)\n"
+            "  -f, --file FILE        the project file, or a directory holding hoist.yml\n"
+            "                         (default: hoist.yml here or in the nearest parent)\n"
             "  -e, --env ENV          the environment (dev, staging, production...)\n"
             "      --provider-dir DIR look for drivers in DIR first\n"
             "  -o, --output FORMAT    text (default) or json\n"
@@ -97,9 +102,39 @@ static void usage(FILE *fp)
             "      --trace            log every HTTP exchange, secrets redacted (HOIST_TRACE=1)\n"
             "  -y, --yes              do not ask for confirmation\n\n"
             "Exit status: 0 done, 1 failed, 2 usage or configuration error,\n"
-            "130 interrupted.  Colour is off when NO_COLOR is set or output is not a TTY.\n\n"
+            "130 interrupted.  No colour or cursor movement when NO_COLOR is set,\n"
+            "TERM is dumb, or the output is not a terminal.\n\n"
             "Start with: hoist plan -e dev, then hoist deploy -e dev (see hoist help deploy)\n",
             "help", "show help for a command");
+}
+
+/*
+ * The project file: -f FILE, or FILE/hoist.yml when FILE is a directory;
+ * without -f, hoist.yml in the current directory or the nearest parent that
+ * has one (as git finds its repository).  Returns a new string, or NULL to
+ * keep @file as given (errors then name it).
+ */
+static char *find_project_file(const char *file, int given)
+{
+    struct stat st;
+    if (given)
+        return stat(file, &st) == 0 && S_ISDIR(st.st_mode)
+                   ? hoist_xasprintf("%s/hoist.yml", file) : NULL;
+    char *dir = getcwd(NULL, 0);
+    char *found = NULL;
+    while (dir && !found) {
+        char *cand = hoist_xasprintf("%s/hoist.yml", strcmp(dir, "/") == 0 ? "" : dir);
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode))
+            found = cand;
+        else
+            free(cand);
+        char *slash = strrchr(dir, '/');
+        if (found || !slash || strcmp(dir, "/") == 0)
+            break;
+        slash[slash == dir ? 1 : 0] = '\0';
+    }
+    free(dir);
+    return found;
 }
 
 static const cli_command *find_command(const char *name)
@@ -113,17 +148,12 @@ static const cli_command *find_command(const char *name)
 static int unknown_command(const char *name)
 {
     fprintf(stderr, "hoist: unknown command '%s'", name);
-    const char *best = NULL;
-    size_t bestd = 3;
-    for (size_t i = 0; i < n_commands; i++) {
-        size_t d = hoist_levenshtein(name, commands[i].name);
-        if (d < bestd) {
-            bestd = d;
-            best = commands[i].name;
-        }
-    }
-    if (best)
-        fprintf(stderr, "; did you mean '%s'?", best);
+    hoist_suggest s;
+    hoist_suggest_init(&s, name);
+    for (size_t i = 0; i < n_commands; i++)
+        hoist_suggest_try(&s, commands[i].name);
+    if (s.best)
+        fprintf(stderr, "; did you mean '%s'?", s.best);
     fprintf(stderr, "\nRun 'hoist --help' for the list of commands.\n");
     return EXIT_USAGE;
 }
@@ -132,6 +162,11 @@ static int cmd_help(int argc, char **argv)
 {
     if (argc < 1) {
         usage(stdout);
+        return EXIT_DONE;
+    }
+    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        fputs("usage: hoist help [COMMAND]\n\nWithout COMMAND, the same as hoist --help; with "
+              "one, its help page\n(the same as hoist COMMAND --help).\n", stdout);
         return EXIT_DONE;
     }
     const cli_command *c = find_command(argv[0]);
@@ -178,6 +213,7 @@ int main(int argc, char **argv)
         return unknown_command(cmd);
 
     cli_opts o = {.file = "hoist.yml", .output = "text", .parallelism = 8, .lock_timeout = 0};
+    int file_given = 0;
     const char *tr = getenv("HOIST_TRACE");
     o.trace = tr && strcmp(tr, "1") == 0;
     static const struct option longopts[] = {
@@ -203,7 +239,7 @@ int main(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "f:e:o:vyh", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'f': o.file = optarg; break;
+        case 'f': o.file = optarg; file_given = 1; break;
         case 'e': o.env = optarg; break;
         case 'o':
             /* kubeconfig's -o is a path. */
@@ -248,12 +284,36 @@ int main(int argc, char **argv)
         case OPT_REGISTRY: o.registry = optarg; break;
         case OPT_TO: o.to = optarg; break;
         default:
+            /* getopt named the option; suggest the long one it resembles. */
+            if (optind > 1 && strncmp(argv[optind - 1], "--", 2) == 0) {
+                char *word = hoist_xstrndup(argv[optind - 1] + 2,
+                                            strcspn(argv[optind - 1] + 2, "="));
+                hoist_suggest s;
+                hoist_suggest_init(&s, word);
+                for (const struct option *lo = longopts; lo->name; lo++)
+                    hoist_suggest_try(&s, lo->name);
+                if (s.best && strcmp(s.best, word) != 0)
+                    fprintf(stderr, "hoist %s: did you mean '--%s'?\n", cmd, s.best);
+                free(word);
+            }
             fprintf(stderr, "Run 'hoist help %s' for its options.\n", cmd);
             return EXIT_USAGE;
         }
     }
+    /* --force is parsed for every command; only these act on it. */
+    if (o.force && c->run != cmd_build && c->run != cmd_destroy && c->run != cmd_state &&
+        c->run != cmd_force_unlock) {
+        fprintf(stderr, "hoist %s: --force does nothing here; it applies to build, destroy, "
+                        "state migrate and force-unlock (see hoist help %s)\n", cmd, cmd);
+        return EXIT_USAGE;
+    }
     o.args = argv + optind;
     o.nargs = argc - optind;
+    char *project_file = find_project_file(o.file, file_given);
+    if (project_file)
+        o.file = project_file;
     hoist_log_set_level(o.trace ? HOIST_LOG_TRACE_ : o.verbose ? HOIST_LOG_DEBUG_ : HOIST_LOG_INFO_);
-    return c->run(&o);
+    int rc = c->run(&o);
+    free(project_file);
+    return rc;
 }
