@@ -4,6 +4,7 @@
  * the cluster (pods' /log subresource through the API).
  */
 #include "cli.h"
+#include "driver.h"
 #include "host.h"
 #include "kube.h"
 #include "log.h"
@@ -36,7 +37,7 @@ static hoist_kube *cluster_client(pipe_env *pe, const char *cmd)
     const char *status = json_string_value(json_object_get(rec, "status"));
     hoist_kube *k = NULL;
     char *err = NULL;
-    if (!pe->drv->ops->cluster) {
+    if (!hoist_driver_offers_kind(pe->drv, HOIST_KIND_CLUSTER)) {
         fprintf(stderr, "hoist %s: environment '%s' uses provider '%s', which has no Kubernetes "
                         "cluster: its applications run as processes on this machine (see hoist "
                         "status -e %s and hoist logs -e %s APP)\n", cmd, pe->env->name,
