@@ -510,8 +510,9 @@ int cmd_status(cli_opts *o)
         }
     }
     if (is_json(o)) {
-        char *s = json_dumps(json_pack("{s:o,s:I}", "resources", arr, "drift", (json_int_t)drift),
-                             JSON_INDENT(2));
+        json_t *doc = json_pack("{s:o,s:I}", "resources", arr, "drift", (json_int_t)drift);
+        char *s = json_dumps(doc, JSON_INDENT(2));
+        json_decref(doc); /* it owns arr */
         printf("%s\n", s);
         free(s);
     } else {
