@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <hoist/kit.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -188,12 +190,7 @@ char *hoist_utc_iso(long long t)
 
 const char *hoist_strerror(int err)
 {
-    static _Thread_local char buf[256];
-    /* strerror_r comes in two shapes: XSI returns 0 and fills buf, GNU (with
-     * _GNU_SOURCE) returns the message, which may or may not be buf.
-     * _Generic reads either, whichever libc and feature macros are in force. */
-    __auto_type r = strerror_r(err, buf, sizeof buf);
-    return _Generic(r, char *: r, default: r == 0 ? buf : "unknown error");
+    return hoist_kit_strerror(err); /* the drivers' one, header-only */
 }
 
 int hoist_mkdirs(const char *path, unsigned mode)

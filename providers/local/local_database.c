@@ -1037,8 +1037,8 @@ static hoist_status local_database_destroy(void *vp, hoist_ctx *ctx, const hoist
             rmdir(d);
             rmdir(l);
             rmdir(db.srv_root);
-            if (!getenv("HOIST_LOCAL_SERVER_ROOT"))
-                rmdir(LOCAL_SERVER_ROOT);
+            /* The base (LOCAL_SERVER_ROOT) stays: removing it would race with
+               another environment's deploy creating its directory inside. */
             free(d);
             free(l);
         }
