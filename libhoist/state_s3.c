@@ -719,6 +719,25 @@ static hoist_status s3_history(hoist_state_backend *b, json_t **versions, char *
         free(key);
     }
     s3_sort_versions(*versions);
+    /* A run killed between keeping a version and pruning the one that fell
+       out of the window leaves that one behind: list only the window, and
+       finish the interrupted prune (deleting twice is harmless). */
+    size_t n = json_array_size(*versions);
+    if (n > (size_t)s->keep) {
+        json_int_t newest = json_integer_value(json_object_get(json_array_get(*versions, 0), "serial"));
+        for (size_t i = n; i-- > 0;) {
+            json_int_t sv = json_integer_value(json_object_get(json_array_get(*versions, i), "serial"));
+            if (sv > newest - s->keep)
+                break;
+            char *key = hoist_xasprintf("%s.v%lld", s->key_state, (long long)sv), *derr = NULL;
+            s3_answer d;
+            s3_call(s, "DELETE", key, NULL, NULL, NULL, 0, &d, &derr);
+            s3_answer_free(&d);
+            free(derr);
+            free(key);
+            json_array_remove(*versions, i);
+        }
+    }
 cleanup:
     hoist_xml_free(doc);
     s3_answer_free(&a);
