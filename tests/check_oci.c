@@ -711,12 +711,17 @@ START_TEST(unusable_engine)
     char *root = tu_tmpdir();
     char *app = make_app(root);
     free(tu_write(app, "Dockerfile", "FROM scratch\nCOPY . /app\n"));
-    /* A fake `docker` whose `info` fails, as on a machine without an engine. */
+    /* Fake `docker`, `podman` and `buildah` that fail, as on a machine without
+       an engine (the real ones may be installed here: they come first on PATH). */
     char *bin = hoist_xasprintf("%s/bin", root);
     ck_assert_int_eq(hoist_mkdirs(bin, 0755), 0);
-    char *fake = tu_write(bin, "docker", "#!/bin/sh\necho 'Cannot connect to the Docker daemon' "
-                                         ">&2\nexit 1\n");
-    chmod(fake, 0755);
+    static const char *const engines[] = {"docker", "podman", "buildah"};
+    for (size_t i = 0; i < 3; i++) {
+        char *fake = tu_write(bin, engines[i], "#!/bin/sh\necho 'Cannot connect to the engine' "
+                                               ">&2\nexit 1\n");
+        chmod(fake, 0755);
+        free(fake);
+    }
     char *path = hoist_xasprintf("%s:%s", bin, getenv("PATH"));
     setenv("PATH", path, 1);
     free(tu_write(root, "hoist.yml",
@@ -751,7 +756,6 @@ START_TEST(unusable_engine)
     hoist_diags_free(&d);
     free(yml);
     free(path);
-    free(fake);
     free(bin);
     free(app);
     tu_rmrf(root);
